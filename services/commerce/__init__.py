@@ -1,0 +1,1 @@
+"""Catalog and orders; handles purchase from the feed."""

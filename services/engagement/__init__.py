@@ -1,0 +1,1 @@
+"""Likes, views and feedback, streamed into exact per-post counters."""

@@ -1,0 +1,152 @@
+"""The faust-streaming processor that turns engagement events into counters.
+
+Delivery is at-least-once: after a crash faust replays events since its last
+commit, on top of tables restored from their changelog topics. Every change
+here is therefore idempotent. A like is a per-user state, so it counts once
+however often it arrives, and each post remembers the offset of the last
+event applied, so a replayed view is skipped.
+"""
+
+import logging
+from typing import Any
+
+import faust
+from prometheus_client import Counter
+from pydantic import ValidationError
+from redis.asyncio import Redis
+
+from services.engagement.counters import PostCounters, empty_counters, write_snapshot
+from shared import topics
+from shared.events import EngagementAction, Envelope, PostStats
+from shared.settings import Settings
+from shared.stores import connect_redis
+
+logger = logging.getLogger(__name__)
+
+APP_ID = "vitrine-engagement"
+
+EVENTS_APPLIED = Counter(
+    "vitrine_engagement_events_applied_total",
+    "Engagement events that changed or confirmed counters, by event type.",
+    ["type"],
+)
+EVENTS_SKIPPED = Counter(
+    "vitrine_engagement_events_replayed_total",
+    "Engagement events skipped because they were already applied (replays).",
+)
+EVENTS_DEAD_LETTERED = Counter(
+    "vitrine_engagement_events_dead_lettered_total",
+    "Engagement events sent to the dead-letter topic because they are invalid.",
+)
+
+
+def create_stream_app(settings: Settings) -> faust.App:
+    app = faust.App(
+        APP_ID,
+        broker=f"kafka://{settings.kafka_bootstrap_servers}",
+        store="memory://",
+        processing_guarantee="at_least_once",
+        topic_partitions=settings.kafka_topic_partitions,
+        topic_replication_factor=settings.kafka_replication_factor,
+        web_enabled=False,
+        # The default of 2.8 s delays the offset commit, not the counters;
+        # a shorter interval shrinks what a crash replays.
+        broker_commit_every=100,
+        broker_commit_interval=1.0,
+    )
+    engagement = app.topic(topics.ENGAGEMENT, key_type=bytes, value_type=bytes)
+    post_stats = app.topic(topics.POST_STATS, key_type=bytes, value_type=bytes)
+    dead_letters = app.topic(topics.DEAD_LETTER, key_type=bytes, value_type=bytes)
+    # Keys are "<post id>/<user id>"; the value is whether the user likes it.
+    likes = app.Table("likes", default=bool, partitions=settings.kafka_topic_partitions)
+    counters = app.Table(
+        "post-counters", default=empty_counters, partitions=settings.kafka_topic_partitions
+    )
+    redis_holder: dict[str, Redis] = {}
+
+    @app.task
+    async def connect() -> None:
+        redis_holder["redis"] = connect_redis(settings)
+
+    @app.agent(engagement)
+    async def count(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            try:
+                envelope, action = parse_engagement(message.value)
+            except ValueError as exc:
+                await dead_letter(dead_letters, message, str(exc))
+                continue
+            current: PostCounters = dict(counters[action.post_id])  # type: ignore[assignment]
+            if message.offset <= current["last_offset"]:
+                EVENTS_SKIPPED.inc()
+                continue
+            apply_action(likes, current, envelope.type, action)
+            current["last_offset"] = message.offset
+            counters[action.post_id] = current
+            EVENTS_APPLIED.labels(envelope.type).inc()
+            await publish_stats(post_stats, action.post_id, current)
+            await write_snapshot(redis_holder["redis"], action.post_id, current)
+
+    return app
+
+
+def parse_engagement(value: bytes | None) -> tuple[Envelope, EngagementAction]:
+    """Parse and check one message; raise ``ValueError`` naming what is wrong."""
+    try:
+        envelope = Envelope.model_validate_json(value or b"")
+        action = EngagementAction.model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise ValueError(f"invalid engagement event: {exc}") from exc
+    known = {EngagementAction.LIKE, EngagementAction.UNLIKE, EngagementAction.VIEW}
+    if envelope.type not in known:
+        raise ValueError(f"unknown engagement event type {envelope.type!r}")
+    return envelope, action
+
+
+def apply_action(
+    likes: Any, current: PostCounters, event_type: str, action: EngagementAction
+) -> None:
+    """Change ``current`` and the like table for one event."""
+    like_key = f"{action.post_id}/{action.user_id}"
+    if event_type == EngagementAction.LIKE and not likes[like_key]:
+        likes[like_key] = True
+        current["likes"] += 1
+    elif event_type == EngagementAction.UNLIKE and likes[like_key]:
+        likes[like_key] = False
+        current["likes"] -= 1
+    elif event_type == EngagementAction.VIEW:
+        current["views"] += 1
+        current["watch_ms"] += action.watch_ms
+
+
+async def publish_stats(topic: Any, post_id: str, current: PostCounters) -> None:
+    stats = PostStats(
+        post_id=post_id,
+        likes=current["likes"],
+        views=current["views"],
+        watch_ms=current["watch_ms"],
+    )
+    envelope = Envelope(
+        type=PostStats.TYPE, producer="engagement-worker", payload=stats.model_dump()
+    )
+    await topic.send(key=post_id.encode(), value=envelope.model_dump_json().encode())
+
+
+async def dead_letter(topic: Any, message: Any, reason: str) -> None:
+    headers = [
+        ("vitrine.source.topic", message.topic.encode()),
+        ("vitrine.source.partition", str(message.partition).encode()),
+        ("vitrine.source.offset", str(message.offset).encode()),
+        ("vitrine.consumer.group", APP_ID.encode()),
+        ("vitrine.error", reason[:2000].encode()),
+    ]
+    await topic.send(key=message.key, value=message.value, headers=headers)
+    EVENTS_DEAD_LETTERED.inc()
+    logger.warning(
+        "dead-lettered %s[%d]@%d: %s",
+        message.topic,
+        message.partition,
+        message.offset,
+        reason[:300],
+    )

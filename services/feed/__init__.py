@@ -1,0 +1,1 @@
+"""Onboarding interests and per-user ranked timelines in Redis."""

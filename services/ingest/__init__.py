@@ -1,0 +1,1 @@
+"""Uploads: checks and stores media, keeps post metadata, publishes post events."""

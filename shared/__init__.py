@@ -1,0 +1,1 @@
+"""Code every Vitrine service uses: settings, events, Kafka, auth, errors."""

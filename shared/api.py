@@ -1,0 +1,134 @@
+"""The FastAPI application every service builds on.
+
+It adds the one JSON error shape, request metrics, ``/healthz``, ``/metrics``
+and, when ``VITRINE_DEV_TOKENS_ENABLED`` is set, ``POST /dev/tokens``.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import make_asgi_app
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.auth import Role, issue_token
+from shared.errors import VitrineError
+from shared.observability import http_metrics_middleware
+from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+HealthCheck = Callable[[], Awaitable[object]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(service: str, settings: Settings, lifespan: Lifespan) -> FastAPI:
+    app = FastAPI(title=f"Vitrine {service}", lifespan=lifespan)
+    app.state.health_checks = {}
+    app.middleware("http")(http_metrics_middleware(service))
+    app.add_exception_handler(VitrineError, _vitrine_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
+    app.mount("/metrics", make_asgi_app())
+    if settings.dev_tokens_enabled:
+        _add_dev_tokens(app, settings)
+        logger.warning("development token endpoint POST /dev/tokens is enabled")
+    return app
+
+
+def error_response(
+    status: HTTPStatus, code: str, message: str, field: str | None = None, value: Any = None
+) -> JSONResponse:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+        error["value"] = value
+    return JSONResponse({"error": error}, status_code=status)
+
+
+async def _vitrine_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, VitrineError)
+    if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        logger.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == HTTPStatus.UNAUTHORIZED else None
+    return JSONResponse(exc.to_body(), status_code=exc.status, headers=headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0]
+    # loc is ("body" | "query" | "path" | "header" | "form", name, index...).
+    location = [str(part) for part in first.get("loc", ())]
+    field = ".".join(location[1:]) or ".".join(location)
+    value = first.get("input")
+    if first.get("type") == "missing":
+        value = None
+    message = f"field {field!r}: {first.get('msg', 'is invalid')}"
+    return error_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_field", message, field, _jsonable(value)
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = HTTPStatus(exc.status_code)
+    code = status.phrase.lower().replace(" ", "_")
+    return error_response(status, code, str(exc.detail))
+
+
+async def _health(request: Request) -> JSONResponse:
+    checks: dict[str, HealthCheck] = request.app.state.health_checks
+    failures: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            await check()
+        except Exception as exc:  # noqa: BLE001 - any failure makes the service unhealthy
+            failures[name] = f"{type(exc).__name__}: {exc}"
+    if not checks:
+        failures["startup"] = "the service has not finished starting"
+    if failures:
+        logger.warning("health check failed: %s", failures)
+        return JSONResponse(
+            {"status": "unavailable", "failures": failures},
+            status_code=HTTPStatus.SERVICE_UNAVAILABLE,
+        )
+    return JSONResponse({"status": "ok"})
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    return repr(value)
+
+
+class DevTokenRequest(BaseModel):
+    user_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    role: Role
+
+
+def _add_dev_tokens(app: FastAPI, settings: Settings) -> None:
+    async def create_dev_token(body: DevTokenRequest) -> dict[str, str | int]:
+        token = issue_token(settings, body.user_id, body.role)
+        return {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": settings.jwt_ttl_seconds,
+        }
+
+    app.add_api_route(
+        "/dev/tokens",
+        create_dev_token,
+        methods=["POST"],
+        summary="Issue a token for a demo user (development only)",
+    )
