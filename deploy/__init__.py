@@ -1,0 +1,1 @@
+"""Deployment: local launcher, demo content, container and cluster manifests."""
