@@ -12,8 +12,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from prometheus_client import make_asgi_app
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -36,7 +36,7 @@ def create_app(service: str, settings: Settings, lifespan: Lifespan) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
-    app.mount("/metrics", make_asgi_app())
+    app.add_api_route("/metrics", _metrics, methods=["GET"], include_in_schema=False)
     if settings.dev_tokens_enabled:
         _add_dev_tokens(app, settings)
         logger.warning("development token endpoint POST /dev/tokens is enabled")
@@ -100,6 +100,10 @@ async def _health(request: Request) -> JSONResponse:
             status_code=HTTPStatus.SERVICE_UNAVAILABLE,
         )
     return JSONResponse({"status": "ok"})
+
+
+async def _metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 def _jsonable(value: Any) -> Any:

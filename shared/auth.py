@@ -74,7 +74,7 @@ def verify_token(settings: Settings, token: str) -> Principal:
     if not isinstance(user_id, str) or not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
         raise AuthenticationError("bearer token has an invalid subject claim")
     try:
-        role = Role(claims.get("role"))
+        role = Role(str(claims.get("role")))
     except ValueError as exc:
         raise AuthenticationError(
             f"bearer token has unknown role {claims.get('role')!r}"

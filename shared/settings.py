@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_port: int = Field(default=8105, ge=1, le=65535)
+    # Where the faust worker keeps its local table data and state.
+    worker_data_dir: Path = Path(".vitrine/engagement-worker")
 
     ingest_url: str = "http://127.0.0.1:8101"
     commerce_url: str = "http://127.0.0.1:8104"

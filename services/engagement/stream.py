@@ -11,13 +11,19 @@ import logging
 from typing import Any
 
 import faust
-from prometheus_client import Counter
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from pydantic import ValidationError
-from redis.asyncio import Redis
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    wait_exponential,
+)
 
 from services.engagement.counters import PostCounters, empty_counters, write_snapshot
 from shared import topics
 from shared.events import EngagementAction, Envelope, PostStats
+from shared.kafka import is_retriable
 from shared.settings import Settings
 from shared.stores import connect_redis
 
@@ -48,7 +54,16 @@ def create_stream_app(settings: Settings) -> faust.App:
         processing_guarantee="at_least_once",
         topic_partitions=settings.kafka_topic_partitions,
         topic_replication_factor=settings.kafka_replication_factor,
-        web_enabled=False,
+        # faust's web server serves /healthz and /metrics on
+        # VITRINE_HTTP_HOST, which is loopback by default.
+        web_enabled=True,
+        web_bind=settings.http_host,
+        web_port=settings.metrics_port,
+        datadir=str(settings.worker_data_dir),
+        # A member that died without leaving keeps its partitions until this
+        # timeout, so faust's default of 60 s would stop counting that long.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
         # The default of 2.8 s delays the offset commit, not the counters;
         # a shorter interval shrinks what a crash replays.
         broker_commit_every=100,
@@ -62,11 +77,18 @@ def create_stream_app(settings: Settings) -> faust.App:
     counters = app.Table(
         "post-counters", default=empty_counters, partitions=settings.kafka_topic_partitions
     )
-    redis_holder: dict[str, Redis] = {}
+    # The client connects lazily, on the worker's event loop.
+    redis = connect_redis(settings)
 
-    @app.task
-    async def connect() -> None:
-        redis_holder["redis"] = connect_redis(settings)
+    @app.page("/healthz")
+    async def health(web: Any, request: Any) -> Any:
+        if not is_processing(app):
+            return web.json({"status": "starting"}, status=503)
+        return web.json({"status": "ok"})
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
     @app.agent(engagement)
     async def count(stream: faust.StreamT[bytes]) -> None:
@@ -85,10 +107,35 @@ def create_stream_app(settings: Settings) -> faust.App:
             current["last_offset"] = message.offset
             counters[action.post_id] = current
             EVENTS_APPLIED.labels(envelope.type).inc()
-            await publish_stats(post_stats, action.post_id, current)
-            await write_snapshot(redis_holder["redis"], action.post_id, current)
+            # An exception here would crash the agent and skip the event, so
+            # outages of Redis or Kafka are waited out instead.
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(is_retriable),
+                wait=wait_exponential(multiplier=0.2, max=30),
+                before_sleep=log_retry,
+                reraise=True,
+            ):
+                with attempt:
+                    await publish_stats(post_stats, action.post_id, current)
+                    await write_snapshot(redis, action.post_id, current)
 
     return app
+
+
+def log_retry(state: RetryCallState) -> None:
+    outcome = state.outcome
+    logger.warning(
+        "writing counters failed on attempt %d, retrying: %r",
+        state.attempt_number,
+        outcome.exception() if outcome is not None else None,
+    )
+
+
+def is_processing(app: faust.App) -> bool:
+    """Tell whether the worker owns partitions and has restored its tables."""
+    if app.rebalancing or not app.consumer.assignment():
+        return False
+    return bool(app.tables.recovery.completed.is_set())
 
 
 def parse_engagement(value: bytes | None) -> tuple[Envelope, EngagementAction]:

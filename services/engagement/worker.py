@@ -3,8 +3,6 @@
 import logging
 import sys
 
-from prometheus_client import start_http_server
-
 from services.engagement.stream import create_stream_app
 from shared.observability import configure_logging
 from shared.settings import get_settings
@@ -15,11 +13,24 @@ logger = logging.getLogger(__name__)
 def main() -> None:
     settings = get_settings()
     configure_logging("engagement-worker", settings.log_level)
-    start_http_server(settings.metrics_port, addr=settings.http_host)
-    logger.info("engagement worker metrics on port %d", settings.metrics_port)
+    logger.info(
+        "engagement worker health and metrics on %s:%d",
+        settings.http_host,
+        settings.metrics_port,
+    )
     app = create_stream_app(settings)
     # faust parses its own command line; "worker" runs the agents until SIGTERM.
-    sys.argv = [sys.argv[0], "worker", "--loglevel", settings.log_level.lower()]
+    # The command line's web options win over the app's, so they are repeated.
+    sys.argv = [
+        sys.argv[0],
+        "worker",
+        "--web-bind",
+        settings.http_host,
+        "--web-port",
+        str(settings.metrics_port),
+        "--loglevel",
+        settings.log_level.lower(),
+    ]
     app.main()
 
 

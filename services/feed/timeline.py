@@ -134,8 +134,9 @@ class Timelines:
     async def _entries_after(
         self, key: str, position: tuple[float, str] | None, limit: int
     ) -> list[tuple[str, float]]:
-        # Entries are ordered by (score, member) descending; the cursor holds
-        # the last (score, member) served and the next page starts below it.
+        # Entries are ordered by (score, member) descending. The cursor
+        # contains the last (score, member) served, and the next page starts
+        # below it.
         if position is None:
             raw = await self.redis.zrevrange(key, 0, limit - 1, withscores=True)
             return [(member, float(score)) for member, score in raw]

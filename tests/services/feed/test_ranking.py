@@ -16,10 +16,10 @@ def test_newer_post_scores_higher() -> None:
 
 
 def test_extra_interest_adds_bonus() -> None:
-    one = timeline_score(NOON, 1)
-    three = timeline_score(NOON, 3)
+    single = timeline_score(NOON, 1)
+    triple = timeline_score(NOON, 3)
 
-    assert three - one == pytest.approx(2 * EXTRA_INTEREST_BONUS_SECONDS)
+    assert triple - single == pytest.approx(2 * EXTRA_INTEREST_BONUS_SECONDS)
 
 
 def test_cursor_round_trips() -> None:
