@@ -57,7 +57,9 @@ async def _vitrine_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, VitrineError)
     if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         logger.error("%s %s failed: %s", request.method, request.url.path, exc.message)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == HTTPStatus.UNAUTHORIZED else None
+    headers = None
+    if exc.status == HTTPStatus.UNAUTHORIZED:
+        headers = {"WWW-Authenticate": "Bearer"}
     return JSONResponse(exc.to_body(), status_code=exc.status, headers=headers)
 
 
@@ -71,6 +73,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     if first.get("type") == "missing":
         value = None
     message = f"field {field!r}: {first.get('msg', 'is invalid')}"
+    if first.get("type") == "json_invalid":
+        # The second part of loc is then a character position, not a field.
+        field, value = "body", None
+        message = f"request body is not valid JSON at position {location[-1]}"
     return error_response(
         HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_field", message, field, _jsonable(value)
     )
@@ -80,6 +86,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = HTTPStatus(exc.status_code)
     code = status.phrase.lower().replace(" ", "_")
+    if status == HTTPStatus.NOT_FOUND:
+        message = f"no route matches {request.url.path}; see /docs for the API"
+        return error_response(status, code, message, "path", request.url.path)
+    if status == HTTPStatus.METHOD_NOT_ALLOWED:
+        message = f"{request.method} is not allowed on {request.url.path}"
+        return error_response(status, code, message, "method", request.method)
     return error_response(status, code, str(exc.detail))
 
 

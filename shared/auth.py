@@ -19,6 +19,9 @@ from shared.settings import Settings, get_settings
 # attacks such as a token signed with "none".
 JWT_ALGORITHM = "HS256"
 MAX_USER_ID_LENGTH = 64
+# Authentication errors name the header, with a null value: tokens are
+# secrets and are never echoed back or logged.
+AUTH_FIELD = "Authorization"
 
 
 class Role(StrEnum):
@@ -66,18 +69,24 @@ def verify_token(settings: Settings, token: str) -> Principal:
             options={"require": ["exp", "iat", "iss", "aud", "sub"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise AuthenticationError("bearer token has expired; request a new one") from exc
+        raise AuthenticationError(
+            "bearer token has expired; request a new one", field=AUTH_FIELD
+        ) from exc
     except jwt.InvalidTokenError as exc:
-        raise AuthenticationError(f"bearer token is invalid: {exc}") from exc
+        raise AuthenticationError(
+            f"bearer token is invalid: {exc}", field=AUTH_FIELD
+        ) from exc
 
     user_id = claims["sub"]
     if not isinstance(user_id, str) or not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
-        raise AuthenticationError("bearer token has an invalid subject claim")
+        raise AuthenticationError(
+            "bearer token has an invalid subject claim", field=AUTH_FIELD
+        )
     try:
         role = Role(str(claims.get("role")))
     except ValueError as exc:
         raise AuthenticationError(
-            f"bearer token has unknown role {claims.get('role')!r}"
+            f"bearer token has unknown role {claims.get('role')!r}", field=AUTH_FIELD
         ) from exc
     return Principal(user_id=user_id, role=role)
 
@@ -88,10 +97,14 @@ def current_principal(
     """FastAPI dependency: the caller named by the ``Authorization`` header."""
     header = request.headers.get("authorization")
     if header is None:
-        raise AuthenticationError("missing Authorization header; send 'Bearer <token>'")
+        raise AuthenticationError(
+            "missing Authorization header; send 'Bearer <token>'", field=AUTH_FIELD
+        )
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationError("Authorization header must be 'Bearer <token>'")
+        raise AuthenticationError(
+            "Authorization header must be 'Bearer <token>'", field=AUTH_FIELD
+        )
     return verify_token(settings, token.strip())
 
 

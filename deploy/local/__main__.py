@@ -72,8 +72,11 @@ def up(state_dir: Path) -> int:
         )
         raise
 
-    run_demo(state_dir, services.environment)
+    demo_summary = run_demo(state_dir, services.environment)
     print_stack(state_dir, endpoints, services)
+    if demo_summary:
+        print()
+        print(demo_summary, end="")
     return EXIT_OK
 
 
@@ -107,11 +110,15 @@ def service_environment(endpoints: Endpoints) -> dict[str, str]:
     return environment
 
 
-def run_demo(state_dir: Path, environment: dict[str, str]) -> None:
-    """Run ``python -m deploy.demo`` with the services' settings, if it exists."""
+def run_demo(state_dir: Path, environment: dict[str, str]) -> str:
+    """Run ``python -m deploy.demo`` with the services' settings, if it exists.
+
+    Returns what the loader printed for the user: the URLs and curl commands
+    to try. Its log goes to ``logs/demo.log``.
+    """
     if not demo_available():
         logger.info("%s not found; skipping the demo content", DEMO_MODULE)
-        return
+        return ""
 
     log_path = state_dir / "logs" / "demo.log"
     logger.info("loading demo content with %s (log %s)", DEMO_MODULE, log_path)
@@ -122,8 +129,8 @@ def run_demo(state_dir: Path, environment: dict[str, str]) -> None:
                 cwd=REPO_ROOT,
                 env={**os.environ, **environment},
                 stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
                 timeout=DEMO_TIMEOUT_SECONDS,
                 check=False,
             )
@@ -137,6 +144,7 @@ def run_demo(state_dir: Path, environment: dict[str, str]) -> None:
             f"{DEMO_MODULE} failed with exit code {result.returncode}; see {log_path}"
         )
     logger.info("demo content loaded")
+    return result.stdout.decode(errors="replace")
 
 
 def demo_available() -> bool:

@@ -14,6 +14,7 @@ from services.commerce.catalog import Catalog, ProductIn, public_product
 from services.commerce.errors import OutOfStockError, ProductNotTaggedError
 from services.commerce.orders import OrderBook, OrderIn, OrderStatus, public_order
 from services.commerce.posts import PostDirectory
+from services.commerce.reservations import ReservationPruner
 from shared import topics
 from shared.api import create_app
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
@@ -55,9 +56,10 @@ def build_app(settings: Settings) -> FastAPI:
         relay = OutboxRelay(database["orders"], producer)
         relay.start()
         posts = PostDirectory(settings.ingest_url)
-        app.state.commerce = CommerceRuntime(
-            Catalog(database["products"]), orders, posts, producer, relay
-        )
+        catalog = Catalog(database["products"])
+        pruner = ReservationPruner(database["orders"], catalog)
+        pruner.start()
+        app.state.commerce = CommerceRuntime(catalog, orders, posts, producer, relay)
         app.state.health_checks = {
             "mongodb": lambda: mongo.admin.command("ping"),
             "kafka": producer.check,
@@ -65,6 +67,7 @@ def build_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await pruner.stop()
             await relay.stop()
             await posts.close()
             await producer.stop()
@@ -109,7 +112,7 @@ async def list_products(
     after: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> dict[str, Any]:
-    documents = await runtime(request).catalog.list(limit, after)
+    documents = await runtime(request).catalog.page(limit, after)
     items = [public_product(document) for document in documents]
     next_after = items[-1]["product_id"] if len(items) == limit else None
     return {"items": items, "next_after": next_after}
@@ -160,10 +163,11 @@ async def place_order(
     placed = await state.orders.mark_placed(
         order["_id"], outbox_entry(topics.ORDERS, order["_id"], event)
     )
-    await state.catalog.release_reservation_record(body.product_id, order["_id"])
     if "outbox" in placed:
         await state.relay.publish_or_defer(placed)
     if not created:
+        # A concurrent request with the same key finished this order.
+        response.status_code = HTTPStatus.OK
         response.headers["Idempotent-Replayed"] = "true"
     return public_order(placed)
 

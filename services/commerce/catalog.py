@@ -11,7 +11,7 @@ from services.commerce.errors import ProductExistsError, ProductNotFoundError
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 # Stock reservations are tracked per order inside the product document so
 # that reserving twice for the same order takes stock once.
-PENDING_ORDERS = "pending_orders"
+RESERVED_FOR = "reserved_for_orders"
 
 
 class ProductIn(BaseModel):
@@ -29,7 +29,7 @@ class ProductIn(BaseModel):
 
 
 def public_product(document: dict[str, Any]) -> dict[str, Any]:
-    view = {key: value for key, value in document.items() if key != PENDING_ORDERS}
+    view = {key: value for key, value in document.items() if key != RESERVED_FOR}
     view["product_id"] = view.pop("_id")
     return view
 
@@ -39,7 +39,7 @@ class Catalog:
         self.collection = collection
 
     async def add(self, product: dict[str, Any]) -> dict[str, Any]:
-        document = {**product, "_id": product["product_id"], PENDING_ORDERS: []}
+        document = {**product, "_id": product["product_id"], RESERVED_FOR: []}
         del document["product_id"]
         try:
             await self.collection.insert_one(document)
@@ -61,7 +61,7 @@ class Catalog:
             )
         return document
 
-    async def list(self, limit: int, after: str | None) -> list[dict[str, Any]]:
+    async def page(self, limit: int, after: str | None) -> list[dict[str, Any]]:
         query: dict[str, Any] = {}
         if after is not None:
             query["_id"] = {"$gt": after}
@@ -79,19 +79,26 @@ class Catalog:
             {
                 "_id": product_id,
                 "stock": {"$gte": quantity},
-                PENDING_ORDERS: {"$ne": order_id},
+                RESERVED_FOR: {"$ne": order_id},
             },
-            {"$inc": {"stock": -quantity}, "$push": {PENDING_ORDERS: order_id}},
+            {"$inc": {"stock": -quantity}, "$push": {RESERVED_FOR: order_id}},
         )
         if taken.modified_count == 1:
             return True
         already = await self.collection.count_documents(
-            {"_id": product_id, PENDING_ORDERS: order_id}
+            {"_id": product_id, RESERVED_FOR: order_id}
         )
         return already == 1
 
-    async def release_reservation_record(self, product_id: str, order_id: str) -> None:
-        """Forget the reservation record once the order is placed; stock stays taken."""
+    async def prune_reservation_records(
+        self, product_id: str, order_ids: list[str]
+    ) -> None:
+        """Forget reservation records of orders that are no longer pending.
+
+        A record must outlive every request that read its order as pending,
+        or such a request would take stock a second time, so only orders
+        placed or rejected long ago are passed here.
+        """
         await self.collection.update_one(
-            {"_id": product_id}, {"$pull": {PENDING_ORDERS: order_id}}
+            {"_id": product_id}, {"$pull": {RESERVED_FOR: {"$in": order_ids}}}
         )

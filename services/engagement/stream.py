@@ -88,7 +88,11 @@ def create_stream_app(settings: Settings) -> faust.App:
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+        # aiohttp rejects a charset in content_type, so the exposition
+        # format's full media type goes in as a header.
+        return web.bytes(
+            generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
 
     @app.agent(engagement)
     async def count(stream: faust.StreamT[bytes]) -> None:

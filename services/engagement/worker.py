@@ -1,11 +1,15 @@
 """Entry point of the engagement stream worker: ``python -m services.engagement.worker``."""
 
+import asyncio
 import logging
 import sys
 
-from services.engagement.stream import create_stream_app
+from services.engagement.offsets import commit_missing_start_offsets
+from services.engagement.stream import APP_ID, create_stream_app
+from shared import topics
+from shared.kafka import ensure_topics
 from shared.observability import configure_logging
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +22,7 @@ def main() -> None:
         settings.http_host,
         settings.metrics_port,
     )
+    asyncio.run(prepare_topics(settings))
     app = create_stream_app(settings)
     # faust parses its own command line; "worker" runs the agents until SIGTERM.
     # The command line's web options win over the app's, so they are repeated.
@@ -32,6 +37,11 @@ def main() -> None:
         settings.log_level.lower(),
     ]
     app.main()
+
+
+async def prepare_topics(settings: Settings) -> None:
+    await ensure_topics(settings)
+    await commit_missing_start_offsets(settings, APP_ID, topics.ENGAGEMENT)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,14 @@ def _inspect_jpeg(data: bytes) -> InspectedMedia | None:
                 )
             # load() decodes every scan, so a truncated or corrupt file fails here.
             image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses to open images beyond twice its own pixel limit.
+        raise UnsupportedMediaError(
+            f"image is too large: {exc}; the limit is {MAX_PIXELS} pixels",
+            field="media",
+            value="too many pixels",
+        ) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError):
         return None
     return InspectedMedia("photo", "image/jpeg", "jpg", width, height, None)
 

@@ -299,3 +299,44 @@ async def test_concurrent_buys_never_oversell(
     assert statuses.count(409) == 7
     card = await shopper.call("GET", "commerce", f"/products/{product_id}")
     assert card.json()["stock"] == 0
+
+
+async def test_concurrent_retries_place_one_order(
+    http: httpx.AsyncClient, service_urls: dict[str, str]
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    brand = await login(http, service_urls, f"brand-{run}", "brand")
+    shopper = await login(http, service_urls, f"shopper-{run}", "shopper")
+    product_id = f"hoodie-{run}"
+    await brand.call("POST", "commerce", "/products",
+                     json={"product_id": product_id, "title": "Hoodie",
+                           "price_cents": 5900, "stock": 75})
+
+    responses = await asyncio.gather(*(
+        shopper.call("POST", "commerce", "/orders",
+                     json={"product_id": product_id, "quantity": 2},
+                     headers={"Idempotency-Key": f"same-key-{run}"})
+        for _ in range(8)
+    ))
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] * 7 + [201]
+    assert len({response.json()["order_id"] for response in responses}) == 1
+    orders = (await shopper.call("GET", "commerce", "/orders")).json()["items"]
+    assert len(orders) == 1
+    card = await shopper.call("GET", "commerce", f"/products/{product_id}")
+    assert card.json()["stock"] == 73
+
+
+async def test_every_process_serves_health_and_metrics(
+    http: httpx.AsyncClient, services: Any
+) -> None:
+    names = ("ingest", "feed", "engagement", "commerce", "engagement-worker")
+    for name in names:
+        health = await http.get(services.url(name) + "/healthz")
+        metrics = await http.get(services.url(name) + "/metrics")
+
+        assert health.status_code == 200, name
+        assert metrics.status_code == 200, name
+        assert metrics.headers["content-type"].startswith("text/plain"), name
+        assert "# TYPE" in metrics.text, name

@@ -79,6 +79,20 @@ def test_non_media_is_rejected_naming_field(case: str, jpeg_bytes: bytes) -> Non
     assert raised.value.value == f"{case}.jpg"
 
 
+def test_huge_jpeg_reports_pixel_limit(jpeg_bytes: bytes) -> None:
+    # Rewrite the frame header (SOF0: marker, length, precision, height,
+    # width) to claim 20000x20000 pixels; Pillow reads only the header.
+    start = jpeg_bytes.index(b"\xff\xc0")
+    size = (20000).to_bytes(2, "big") * 2
+    huge = jpeg_bytes[: start + 5] + size + jpeg_bytes[start + 9 :]
+
+    with pytest.raises(UnsupportedMediaError) as raised:
+        inspect_media(huge, "huge.jpg")
+
+    assert "too large" in raised.value.message
+    assert raised.value.field == "media"
+
+
 def test_mp4_without_h264_names_codec() -> None:
     with pytest.raises(UnsupportedMediaError) as raised:
         inspect_media(mpeg4_video(), "old.mp4")
