@@ -44,7 +44,11 @@ def create_app(service: str, settings: Settings, lifespan: Lifespan) -> FastAPI:
 
 
 def error_response(
-    status: HTTPStatus, code: str, message: str, field: str | None = None, value: Any = None
+    status: HTTPStatus,
+    code: str,
+    message: str,
+    field: str | None = None,
+    value: Any = None,
 ) -> JSONResponse:
     error: dict[str, Any] = {"code": code, "message": message}
     if field is not None:
@@ -78,7 +82,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         field, value = "body", None
         message = f"request body is not valid JSON at position {location[-1]}"
     return error_response(
-        HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_field", message, field, _jsonable(value)
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        message,
+        field,
+        _jsonable(value),
     )
 
 

@@ -215,7 +215,9 @@ class EventConsumer:
             error,
         )
 
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], reason: str
+    ) -> None:
         headers = [
             ("vitrine.source.topic", record.topic.encode()),
             ("vitrine.source.partition", str(record.partition).encode()),

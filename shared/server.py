@@ -12,7 +12,9 @@ from shared.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 
-def serve(service: str, build_app: Callable[[Settings], FastAPI], default_port: int) -> None:
+def serve(
+    service: str, build_app: Callable[[Settings], FastAPI], default_port: int
+) -> None:
     """Configure logging, build the app and serve it until SIGTERM or SIGINT."""
     settings = get_settings()
     configure_logging(service, settings.log_level)

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=8105, ge=1, le=65535)
     # Where the faust worker keeps its local table data and state.
     worker_data_dir: Path = Path(".vitrine/engagement-worker")
+    # Seconds between the worker's offset commits; a crash replays at most
+    # this much, and the worker skips what it had already applied.
+    worker_commit_interval_seconds: float = Field(default=1.0, gt=0)
 
     ingest_url: str = "http://127.0.0.1:8101"
     commerce_url: str = "http://127.0.0.1:8104"

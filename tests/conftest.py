@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 from deploy.demo.media import write_jpeg, write_mp4
-from deploy.local import Endpoints, LocalServers, ServerPorts, ServiceSet, docker_available
+from deploy.local import (
+    Endpoints,
+    LocalServers,
+    ServerPorts,
+    ServiceSet,
+    docker_available,
+)
 from shared.settings import Settings
 
 TEST_JWT_SECRET = "vitrine-test-secret-0123456789abcdef0123456789"
@@ -40,8 +46,15 @@ def free_ports(count: int) -> list[int]:
 @pytest.fixture(scope="session")
 def ports() -> dict[str, int]:
     names = [
-        "kafka", "kafka_controller", "redis", "mongodb",
-        "ingest", "feed", "engagement", "commerce", "engagement-worker",
+        "kafka",
+        "kafka_controller",
+        "redis",
+        "mongodb",
+        "ingest",
+        "feed",
+        "engagement",
+        "commerce",
+        "engagement-worker",
     ]
     return dict(zip(names, free_ports(len(names)), strict=True))
 

@@ -1,13 +1,13 @@
 """Errors of the commerce service.
 
-    CommerceError (VitrineError)
-    +-- ProductNotFoundError         404
-    +-- ProductExistsError           409: the product id is taken
-    +-- OrderNotFoundError           404
-    +-- PostNotFoundError            404: the post an order names does not exist
-    +-- ProductNotTaggedError        422: the post does not tag the product
-    +-- OutOfStockError              409
-    +-- IdempotencyKeyReusedError    422: same key, different request
+CommerceError (VitrineError)
++-- ProductNotFoundError         404
++-- ProductExistsError           409: the product id is taken
++-- OrderNotFoundError           404
++-- PostNotFoundError            404: the post an order names does not exist
++-- ProductNotTaggedError        422: the post does not tag the product
++-- OutOfStockError              409
++-- IdempotencyKeyReusedError    422: same key, different request
 """
 
 from shared.errors import ConflictError, InvalidFieldError, NotFoundError, VitrineError

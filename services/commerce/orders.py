@@ -112,8 +112,13 @@ class OrderBook:
     ) -> dict[str, Any]:
         placed = await self.collection.find_one_and_update(
             {"_id": order_id, "status": OrderStatus.PENDING.value},
-            {"$set": {"status": OrderStatus.PLACED.value, "placed_at": utc_now(),
-                      "outbox": outbox}},
+            {
+                "$set": {
+                    "status": OrderStatus.PLACED.value,
+                    "placed_at": utc_now(),
+                    "outbox": outbox,
+                }
+            },
             return_document=True,
         )
         if placed is not None:

@@ -42,7 +42,7 @@ class ReservationPruner:
             pass
 
     async def prune_once(self) -> int:
-        """Remove the records of orders finished before the lifetime; return how many."""
+        """Remove records of orders that finished before the lifetime; count them."""
         finished = [OrderStatus.PLACED.value, OrderStatus.REJECTED.value]
         cursor = self._orders.find(
             {

@@ -59,7 +59,9 @@ def build_app(settings: Settings) -> FastAPI:
 
     app = create_app("engagement", settings, lifespan)
     accepted = HTTPStatus.ACCEPTED
-    app.add_api_route("/posts/{post_id}/like", like, methods=["PUT"], status_code=accepted)
+    app.add_api_route(
+        "/posts/{post_id}/like", like, methods=["PUT"], status_code=accepted
+    )
     app.add_api_route(
         "/posts/{post_id}/like", unlike, methods=["DELETE"], status_code=accepted
     )
@@ -70,16 +72,22 @@ def build_app(settings: Settings) -> FastAPI:
     return app
 
 
-async def like(request: Request, principal: CurrentPrincipal, post_id: str) -> dict[str, Any]:
+async def like(
+    request: Request, principal: CurrentPrincipal, post_id: str
+) -> dict[str, Any]:
     """Like a post; liking it again changes nothing."""
-    event_id = await _publish(request, EngagementAction.LIKE, post_id, principal.user_id)
+    event_id = await _publish(
+        request, EngagementAction.LIKE, post_id, principal.user_id
+    )
     return {"post_id": post_id, "liked": True, "event_id": event_id}
 
 
 async def unlike(
     request: Request, principal: CurrentPrincipal, post_id: str
 ) -> dict[str, Any]:
-    event_id = await _publish(request, EngagementAction.UNLIKE, post_id, principal.user_id)
+    event_id = await _publish(
+        request, EngagementAction.UNLIKE, post_id, principal.user_id
+    )
     return {"post_id": post_id, "liked": False, "event_id": event_id}
 
 

@@ -1,7 +1,7 @@
 """Errors of the engagement service.
 
-    EngagementError (VitrineError)
-    +-- PostNotFoundError    404: the post to like or view does not exist
+EngagementError (VitrineError)
++-- PostNotFoundError    404: the post to like or view does not exist
 """
 
 from shared.errors import NotFoundError, VitrineError

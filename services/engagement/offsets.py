@@ -1,6 +1,19 @@
-"""Start offsets of the engagement worker's consumer group."""
+"""Start offsets of the engagement worker's consumer group.
 
+Two gaps in the Kafka clients under faust-streaming 0.15.3 can make a
+restarted worker skip events, and this module closes both:
+
+- a group that never committed has no offset to go back to, so it gets the
+  earliest offsets committed before faust starts;
+- aiokafka 0.14's ``seek_to_committed`` ignores a committed offset of 0
+  (aio-libs/aiokafka issue 1003). faust calls it after recovery to rewind
+  partitions whose prefetched records it dropped, so a partition whose
+  committed offset was still 0 was left past those records.
+"""
+
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -84,3 +97,31 @@ async def commit_start_offsets(
     finally:
         await consumer.stop()
         await admin.close()
+
+
+SeekToCommitted = Callable[..., Awaitable[dict[TopicPartition, int | None]]]
+
+
+def include_offset_zero_in_seek_to_committed() -> None:
+    """Make ``AIOKafkaConsumer.seek_to_committed`` also seek to offset 0.
+
+    Applies once per process; the engagement worker calls it before faust
+    creates its consumer.
+    """
+    original: SeekToCommitted = AIOKafkaConsumer.seek_to_committed
+    if getattr(original, "includes_offset_zero", False):
+        return
+
+    @functools.wraps(original)
+    async def seek_to_committed(
+        self: AIOKafkaConsumer, *partitions: TopicPartition
+    ) -> dict[TopicPartition, int | None]:
+        committed = await original(self, *partitions)
+        for partition, offset in committed.items():
+            if offset == 0:
+                self.seek(partition, 0)
+        return committed
+
+    seek_to_committed.includes_offset_zero = True  # type: ignore[attr-defined]
+    AIOKafkaConsumer.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
+    logger.info("aiokafka seek_to_committed now seeks to a committed offset of 0")

@@ -67,7 +67,7 @@ def create_stream_app(settings: Settings) -> faust.App:
         # The default of 2.8 s delays the offset commit, not the counters;
         # a shorter interval shrinks what a crash replays.
         broker_commit_every=100,
-        broker_commit_interval=1.0,
+        broker_commit_interval=settings.worker_commit_interval_seconds,
     )
     engagement = app.topic(topics.ENGAGEMENT, key_type=bytes, value_type=bytes)
     post_stats = app.topic(topics.POST_STATS, key_type=bytes, value_type=bytes)
@@ -75,7 +75,9 @@ def create_stream_app(settings: Settings) -> faust.App:
     # Keys are "<post id>/<user id>"; the value is whether the user likes it.
     likes = app.Table("likes", default=bool, partitions=settings.kafka_topic_partitions)
     counters = app.Table(
-        "post-counters", default=empty_counters, partitions=settings.kafka_topic_partitions
+        "post-counters",
+        default=empty_counters,
+        partitions=settings.kafka_topic_partitions,
     )
     # The client connects lazily, on the worker's event loop.
     redis = connect_redis(settings)

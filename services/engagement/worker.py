@@ -1,10 +1,16 @@
-"""Entry point of the engagement stream worker: ``python -m services.engagement.worker``."""
+"""Entry point of the engagement stream worker.
+
+Run it as ``python -m services.engagement.worker``.
+"""
 
 import asyncio
 import logging
 import sys
 
-from services.engagement.offsets import commit_missing_start_offsets
+from services.engagement.offsets import (
+    commit_missing_start_offsets,
+    include_offset_zero_in_seek_to_committed,
+)
 from services.engagement.stream import APP_ID, create_stream_app
 from shared import topics
 from shared.kafka import ensure_topics
@@ -23,6 +29,7 @@ def main() -> None:
         settings.metrics_port,
     )
     asyncio.run(prepare_topics(settings))
+    include_offset_zero_in_seek_to_committed()
     app = create_stream_app(settings)
     # faust parses its own command line; "worker" runs the agents until SIGTERM.
     # The command line's web options win over the app's, so they are repeated.

@@ -43,12 +43,18 @@ def build_app(settings: Settings) -> FastAPI:
         await dead_letters.start()
         consumers = [
             EventConsumer(
-                settings, "feed-posts", [topics.POSTS],
-                PostEventHandler(timelines), dead_letters,
+                settings,
+                "feed-posts",
+                [topics.POSTS],
+                PostEventHandler(timelines),
+                dead_letters,
             ),
             EventConsumer(
-                settings, "feed-post-stats", [topics.POST_STATS],
-                StatsEventHandler(timelines), dead_letters,
+                settings,
+                "feed-post-stats",
+                [topics.POST_STATS],
+                StatsEventHandler(timelines),
+                dead_letters,
             ),
         ]
         for consumer in consumers:
@@ -95,7 +101,9 @@ async def put_interests(
     return {"user_id": principal.user_id, "interests": body.interests}
 
 
-async def get_interests(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def get_interests(
+    request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
     interests = await runtime(request).profiles.interests_of(principal.user_id)
     return {"user_id": principal.user_id, "interests": interests}
 
@@ -106,7 +114,7 @@ async def read_feed(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> dict[str, Any]:
-    """Return a page of the caller's timeline; users without interests get recent posts."""
+    """Return a page of the caller's timeline, or of recent posts without interests."""
     state = runtime(request)
     user_id: str | None = principal.user_id
     if not await state.timelines.has_timeline(principal.user_id):

@@ -25,8 +25,11 @@ class PostEventHandler:
         written = await self._timelines.add_post(post)
         logger.info(
             "post fanned out",
-            extra={"post_id": post.post_id, "event_id": envelope.event_id,
-                   "timelines": written},
+            extra={
+                "post_id": post.post_id,
+                "event_id": envelope.event_id,
+                "timelines": written,
+            },
         )
 
 

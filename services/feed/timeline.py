@@ -163,7 +163,7 @@ class Timelines:
                 pipe.hgetall(post_key(post_id))
             stored = await pipe.execute()
         posts = []
-        for (post_id, score), fields in zip(entries, stored, strict=True):
+        for (_, score), fields in zip(entries, stored, strict=True):
             if "post" not in fields:
                 continue
             post = json.loads(fields["post"])

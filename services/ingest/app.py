@@ -83,7 +83,9 @@ def build_app(settings: Settings) -> FastAPI:
         "/posts", create_post, methods=["POST"], status_code=HTTPStatus.CREATED
     )
     app.add_api_route("/posts/{post_id}", get_post, methods=["GET"])
-    app.add_api_route("/creators/{creator_id}/posts", list_creator_posts, methods=["GET"])
+    app.add_api_route(
+        "/creators/{creator_id}/posts", list_creator_posts, methods=["GET"]
+    )
     app.add_api_route("/media/{name}", get_media, methods=["GET"])
     return app
 

@@ -95,7 +95,9 @@ def _inspect_mp4(data: bytes) -> InspectedMedia | None:
     return InspectedMedia("video", "video/mp4", "mp4", width, height, duration)
 
 
-def _duration_seconds(container: av.container.InputContainer, stream: av.VideoStream) -> float:
+def _duration_seconds(
+    container: av.container.InputContainer, stream: av.VideoStream
+) -> float:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:

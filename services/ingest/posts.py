@@ -72,7 +72,9 @@ def clean_product_ids(product_ids: list[str]) -> list[str]:
     for product_id in cleaned:
         if not PRODUCT_ID_PATTERN.match(product_id):
             raise InvalidFieldError(
-                f"product id {product_id!r} is invalid", field="products", value=product_id
+                f"product id {product_id!r} is invalid",
+                field="products",
+                value=product_id,
             )
     return cleaned
 

@@ -36,12 +36,16 @@ async def eventually(check: Check, timeout: float = 20.0) -> tuple[Any, float]:
 class Client:
     """One user's view of Vitrine: a token and the service URLs."""
 
-    def __init__(self, http: httpx.AsyncClient, urls: dict[str, str], token: str) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, urls: dict[str, str], token: str
+    ) -> None:
         self.http = http
         self.urls = urls
         self.headers = {"Authorization": f"Bearer {token}"}
 
-    async def call(self, method: str, service: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def call(
+        self, method: str, service: str, path: str, **kwargs: Any
+    ) -> httpx.Response:
         headers = {**self.headers, **kwargs.pop("headers", {})}
         url = self.urls[service] + path
         return await self.http.request(method, url, headers=headers, **kwargs)
@@ -59,7 +63,9 @@ class Client:
         return None
 
 
-async def login(http: httpx.AsyncClient, urls: dict[str, str], user: str, role: str) -> Client:
+async def login(
+    http: httpx.AsyncClient, urls: dict[str, str], user: str, role: str
+) -> Client:
     response = await http.post(
         urls["feed"] + "/dev/tokens", json={"user_id": user, "role": role}
     )
@@ -94,23 +100,36 @@ async def test_upload_like_buy_flow(
     product_id = f"cat-tower-{run}"
 
     created = await brand.call(
-        "POST", "commerce", "/products",
-        json={"product_id": product_id, "title": "Cat tower", "price_cents": 4900,
-              "stock": 10},
+        "POST",
+        "commerce",
+        "/products",
+        json={
+            "product_id": product_id,
+            "title": "Cat tower",
+            "price_cents": 4900,
+            "stock": 10,
+        },
     )
     assert created.status_code == 201, created.text
     for shopper, interests in ((fan, ["pets"]), (other, ["gaming"])):
-        chosen = await shopper.call("PUT", "feed", "/me/interests", json={"interests": interests})
+        chosen = await shopper.call(
+            "PUT", "feed", "/me/interests", json={"interests": interests}
+        )
         assert chosen.status_code == 200, chosen.text
 
     # Upload: a real JPEG goes to the pets fan's feed and not the gamer's.
     uploaded_at = time.perf_counter()
     with media_files["jpeg"].open("rb") as photo:
         upload = await creator.call(
-            "POST", "ingest", "/posts",
+            "POST",
+            "ingest",
+            "/posts",
             files={"media": ("cat.jpg", photo, "application/octet-stream")},
-            data={"caption": "Chelsea on her tower", "interests": ["pets"],
-                  "products": [product_id]},
+            data={
+                "caption": "Chelsea on her tower",
+                "interests": ["pets"],
+                "products": [product_id],
+            },
         )
     assert upload.status_code == 201, upload.text
     post = upload.json()
@@ -121,7 +140,8 @@ async def test_upload_like_buy_flow(
         return post["post_id"] in await fan.feed_ids()
 
     await eventually(in_fan_feed)
-    report(f"upload to visible in feed: {(time.perf_counter() - uploaded_at) * 1000:.0f} ms")
+    upload_delay_ms = (time.perf_counter() - uploaded_at) * 1000
+    report(f"upload to visible in feed: {upload_delay_ms:.0f} ms")
     assert post["post_id"] not in await other.feed_ids()
     media = await http.get(post["media"]["url"])
     assert media.status_code == 200
@@ -139,7 +159,8 @@ async def test_upload_like_buy_flow(
         return item if item and item["likes"] >= 1 else None
 
     await eventually(like_visible)
-    report(f"like to visible count in feed: {(time.perf_counter() - liked_at) * 1000:.0f} ms")
+    like_delay_ms = (time.perf_counter() - liked_at) * 1000
+    report(f"like to visible count in feed: {like_delay_ms:.0f} ms")
     view = await fan.call(
         "POST", "engagement", f"/posts/{post['post_id']}/views", json={"watch_ms": 2400}
     )
@@ -181,17 +202,32 @@ async def test_video_upload_reaches_feed(
     creator = await login(http, service_urls, f"creator-{run}", "creator")
     fan = await login(http, service_urls, f"fan-{run}", "shopper")
     product_id = f"grinder-{run}"
-    await brand.call("POST", "commerce", "/products",
-                     json={"product_id": product_id, "title": "Grinder",
-                           "price_cents": 3900, "stock": 3})
-    await fan.call("PUT", "feed", "/me/interests", json={"interests": [f"coffee-{run}"]})
+    await brand.call(
+        "POST",
+        "commerce",
+        "/products",
+        json={
+            "product_id": product_id,
+            "title": "Grinder",
+            "price_cents": 3900,
+            "stock": 3,
+        },
+    )
+    await fan.call(
+        "PUT", "feed", "/me/interests", json={"interests": [f"coffee-{run}"]}
+    )
 
     with media_files["mp4"].open("rb") as clip:
         upload = await creator.call(
-            "POST", "ingest", "/posts",
+            "POST",
+            "ingest",
+            "/posts",
             files={"media": ("coffee.mp4", clip, "video/mp4")},
-            data={"caption": "Morning pour", "interests": [f"coffee-{run}"],
-                  "products": [product_id]},
+            data={
+                "caption": "Morning pour",
+                "interests": [f"coffee-{run}"],
+                "products": [product_id],
+            },
         )
 
     assert upload.status_code == 201, upload.text
@@ -213,34 +249,59 @@ async def test_bad_input_is_rejected_and_loses_nothing(
     creator = await login(http, service_urls, f"creator-{run}", "creator")
     shopper = await login(http, service_urls, f"shopper-{run}", "shopper")
     product_id = f"lamp-{run}"
-    await brand.call("POST", "commerce", "/products",
-                     json={"product_id": product_id, "title": "Lamp",
-                           "price_cents": 1500, "stock": 4})
+    await brand.call(
+        "POST",
+        "commerce",
+        "/products",
+        json={
+            "product_id": product_id,
+            "title": "Lamp",
+            "price_cents": 1500,
+            "stock": 4,
+        },
+    )
     with media_files["jpeg"].open("rb") as photo:
         good = await creator.call(
-            "POST", "ingest", "/posts", files={"media": ("lamp.jpg", photo)},
+            "POST",
+            "ingest",
+            "/posts",
+            files={"media": ("lamp.jpg", photo)},
             data={"interests": ["home"], "products": [product_id]},
         )
     post_id = good.json()["post_id"]
     order = {"product_id": product_id, "quantity": 1, "post_id": post_id}
-    placed = await shopper.call("POST", "commerce", "/orders", json=order,
-                                headers={"Idempotency-Key": f"first-{run}"})
+    placed = await shopper.call(
+        "POST",
+        "commerce",
+        "/orders",
+        json=order,
+        headers={"Idempotency-Key": f"first-{run}"},
+    )
     assert placed.status_code == 201
 
     not_media = await creator.call(
-        "POST", "ingest", "/posts", files={"media": ("fake.jpg", b"GIF89a not really")},
+        "POST",
+        "ingest",
+        "/posts",
+        files={"media": ("fake.jpg", b"GIF89a not really")},
         data={"interests": ["home"], "products": [product_id]},
     )
     assert_error(not_media, 422, "media", "fake.jpg")
     with media_files["jpeg"].open("rb") as photo:
         unknown_product = await creator.call(
-            "POST", "ingest", "/posts", files={"media": ("lamp.jpg", photo)},
+            "POST",
+            "ingest",
+            "/posts",
+            files={"media": ("lamp.jpg", photo)},
             data={"interests": ["home"], "products": [f"ghost-{run}"]},
         )
     assert_error(unknown_product, 422, "products", f"ghost-{run}")
     with media_files["jpeg"].open("rb") as photo:
         no_interests = await creator.call(
-            "POST", "ingest", "/posts", files={"media": ("lamp.jpg", photo)},
+            "POST",
+            "ingest",
+            "/posts",
+            files={"media": ("lamp.jpg", photo)},
             data={"products": [product_id]},
         )
     assert_error(no_interests, 422, "interests", [])
@@ -250,18 +311,26 @@ async def test_bad_input_is_rejected_and_loses_nothing(
     assert_error(missing_interests, 422, "interests", None)
     for quantity in (0, -3):
         bad_quantity = await shopper.call(
-            "POST", "commerce", "/orders",
+            "POST",
+            "commerce",
+            "/orders",
             json={**order, "quantity": quantity},
             headers={"Idempotency-Key": f"qty-{quantity}-{run}"},
         )
         assert_error(bad_quantity, 422, "quantity", quantity)
     ghost_product = await shopper.call(
-        "POST", "commerce", "/orders", json={"product_id": f"ghost-{run}", "quantity": 1},
+        "POST",
+        "commerce",
+        "/orders",
+        json={"product_id": f"ghost-{run}", "quantity": 1},
         headers={"Idempotency-Key": f"ghost-{run}"},
     )
     assert_error(ghost_product, 404, "product_id", f"ghost-{run}")
     ghost_post = await shopper.call(
-        "POST", "commerce", "/orders", json={**order, "post_id": f"ghost-{run}"},
+        "POST",
+        "commerce",
+        "/orders",
+        json={**order, "post_id": f"ghost-{run}"},
         headers={"Idempotency-Key": f"ghostpost-{run}"},
     )
     assert_error(ghost_post, 404, "post_id", f"ghost-{run}")
@@ -283,16 +352,30 @@ async def test_concurrent_buys_never_oversell(
     brand = await login(http, service_urls, f"brand-{run}", "brand")
     shopper = await login(http, service_urls, f"shopper-{run}", "shopper")
     product_id = f"limited-{run}"
-    await brand.call("POST", "commerce", "/products",
-                     json={"product_id": product_id, "title": "Limited drop",
-                           "price_cents": 100, "stock": 5})
+    await brand.call(
+        "POST",
+        "commerce",
+        "/products",
+        json={
+            "product_id": product_id,
+            "title": "Limited drop",
+            "price_cents": 100,
+            "stock": 5,
+        },
+    )
 
-    responses = await asyncio.gather(*(
-        shopper.call("POST", "commerce", "/orders",
-                     json={"product_id": product_id, "quantity": 1},
-                     headers={"Idempotency-Key": f"drop-{index}-{run}"})
-        for index in range(12)
-    ))
+    responses = await asyncio.gather(
+        *(
+            shopper.call(
+                "POST",
+                "commerce",
+                "/orders",
+                json={"product_id": product_id, "quantity": 1},
+                headers={"Idempotency-Key": f"drop-{index}-{run}"},
+            )
+            for index in range(12)
+        )
+    )
 
     statuses = sorted(response.status_code for response in responses)
     assert statuses.count(201) == 5
@@ -308,16 +391,30 @@ async def test_concurrent_retries_place_one_order(
     brand = await login(http, service_urls, f"brand-{run}", "brand")
     shopper = await login(http, service_urls, f"shopper-{run}", "shopper")
     product_id = f"hoodie-{run}"
-    await brand.call("POST", "commerce", "/products",
-                     json={"product_id": product_id, "title": "Hoodie",
-                           "price_cents": 5900, "stock": 75})
+    await brand.call(
+        "POST",
+        "commerce",
+        "/products",
+        json={
+            "product_id": product_id,
+            "title": "Hoodie",
+            "price_cents": 5900,
+            "stock": 75,
+        },
+    )
 
-    responses = await asyncio.gather(*(
-        shopper.call("POST", "commerce", "/orders",
-                     json={"product_id": product_id, "quantity": 2},
-                     headers={"Idempotency-Key": f"same-key-{run}"})
-        for _ in range(8)
-    ))
+    responses = await asyncio.gather(
+        *(
+            shopper.call(
+                "POST",
+                "commerce",
+                "/orders",
+                json={"product_id": product_id, "quantity": 2},
+                headers={"Idempotency-Key": f"same-key-{run}"},
+            )
+            for _ in range(8)
+        )
+    )
 
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [200] * 7 + [201]

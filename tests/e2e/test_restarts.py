@@ -28,14 +28,28 @@ async def test_counts_exact_after_worker_killed(
     async with httpx.AsyncClient(timeout=30.0) as http:
         brand = await login(http, service_urls, f"brand-{run}", "brand")
         creator = await login(http, service_urls, f"creator-{run}", "creator")
-        fans = [await login(http, service_urls, f"fan{i}-{run}", "shopper") for i in range(6)]
+        fans = [
+            await login(http, service_urls, f"fan{i}-{run}", "shopper")
+            for i in range(6)
+        ]
         product_id = f"bowl-{run}"
-        await brand.call("POST", "commerce", "/products",
-                         json={"product_id": product_id, "title": "Bowl",
-                               "price_cents": 800, "stock": 9})
+        await brand.call(
+            "POST",
+            "commerce",
+            "/products",
+            json={
+                "product_id": product_id,
+                "title": "Bowl",
+                "price_cents": 800,
+                "stock": 9,
+            },
+        )
         with media_files["jpeg"].open("rb") as photo:  # type: ignore[index]
             upload = await creator.call(
-                "POST", "ingest", "/posts", files={"media": ("cat.jpg", photo)},
+                "POST",
+                "ingest",
+                "/posts",
+                files={"media": ("cat.jpg", photo)},
                 data={"interests": ["pets"], "products": [product_id]},
             )
         post_id = upload.json()["post_id"]
@@ -43,8 +57,9 @@ async def test_counts_exact_after_worker_killed(
         for fan in fans[:5]:
             await fan.call("PUT", "engagement", f"/posts/{post_id}/like")
         for fan in fans[:3]:
-            await fan.call("POST", "engagement", f"/posts/{post_id}/views",
-                           json={"watch_ms": 100})
+            await fan.call(
+                "POST", "engagement", f"/posts/{post_id}/views", json={"watch_ms": 100}
+            )
 
         async def first_round_counted() -> bool:
             current = await stats(fans[0], post_id)
@@ -65,15 +80,20 @@ async def test_counts_exact_after_worker_killed(
         for fan in (fans[0], fans[1], fans[5]):
             await fan.call("PUT", "engagement", f"/posts/{post_id}/like")
         for fan in fans[3:5]:
-            await fan.call("POST", "engagement", f"/posts/{post_id}/views",
-                           json={"watch_ms": 100})
+            await fan.call(
+                "POST", "engagement", f"/posts/{post_id}/views", json={"watch_ms": 100}
+            )
         services.start_one("engagement-worker")
 
         async def second_round_counted() -> dict[str, int] | None:
             current = await stats(fans[0], post_id)
             return current if current["views"] >= 5 else None
 
-        current, _ = await eventually(second_round_counted, timeout=60)
+        try:
+            current, _ = await eventually(second_round_counted, timeout=60)
+        except AssertionError as exc:
+            log_tail = worker.log_path.read_text(errors="replace")[-4000:]
+            raise AssertionError(f"{exc}; worker log ends with:\n{log_tail}") from exc
 
     assert current["likes"] == 6
     assert current["views"] == 5

@@ -51,7 +51,9 @@ async def client() -> AsyncIterator[AsyncClient]:
 
 
 async def token(client: AsyncClient) -> dict[str, str]:
-    issued = await client.post("/dev/tokens", json={"user_id": "sam", "role": "shopper"})
+    issued = await client.post(
+        "/dev/tokens", json={"user_id": "sam", "role": "shopper"}
+    )
     return {"Authorization": f"Bearer {issued.json()['access_token']}"}
 
 
@@ -77,7 +79,9 @@ async def test_invalid_json_names_body(client: AsyncClient) -> None:
 
 
 async def test_bad_value_names_field_and_value(client: AsyncClient) -> None:
-    response = await client.post("/items", json={"quantity": "two"}, headers=await token(client))
+    response = await client.post(
+        "/items", json={"quantity": "two"}, headers=await token(client)
+    )
 
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "quantity"

@@ -3,11 +3,20 @@ import time
 import jwt
 import pytest
 
-from shared.auth import JWT_ALGORITHM, Principal, Role, issue_token, require_role, verify_token
+from shared.auth import (
+    JWT_ALGORITHM,
+    Principal,
+    Role,
+    issue_token,
+    require_role,
+    verify_token,
+)
 from shared.errors import AuthenticationError, PermissionDeniedError
 from shared.settings import Settings
 
-SETTINGS = Settings(jwt_secret="s" * 40, jwt_issuer="vitrine", jwt_audience="vitrine-api")
+SETTINGS = Settings(
+    jwt_secret="s" * 40, jwt_issuer="vitrine", jwt_audience="vitrine-api"
+)
 
 
 def signed(claims: dict[str, object], secret: str = "s" * 40) -> str:
@@ -42,7 +51,10 @@ def test_issued_token_verifies_to_same_principal() -> None:
         ("wrong issuer", signed(valid_claims(iss="someone-else"))),
         ("wrong secret", signed(valid_claims(), secret="x" * 40)),
         ("unknown role", signed(valid_claims(role="superuser"))),
-        ("missing subject", signed({k: v for k, v in valid_claims().items() if k != "sub"})),
+        (
+            "missing subject",
+            signed({k: v for k, v in valid_claims().items() if k != "sub"}),
+        ),
         ("not a jwt", "not-a-token"),
     ],
 )

@@ -13,7 +13,6 @@ from shared.events import Envelope
 from shared.kafka import EventConsumer, EventProducer, ensure_topics, is_retriable
 from shared.settings import Settings
 
-
 # A topic of its own keeps these events away from running services' consumers.
 TOPIC = f"vitrine.test-kafka-{uuid.uuid4().hex[:8]}"
 

@@ -26,8 +26,15 @@ async def database(settings: Settings) -> AsyncIterator[AsyncDatabase[dict[str, 
 
 async def add_product(catalog: Catalog, stock: int) -> str:
     product_id = f"p-{uuid.uuid4().hex[:8]}"
-    await catalog.add({"product_id": product_id, "title": "Mug", "price_cents": 900,
-                       "currency": "EUR", "stock": stock})
+    await catalog.add(
+        {
+            "product_id": product_id,
+            "title": "Mug",
+            "price_cents": 900,
+            "currency": "EUR",
+            "stock": stock,
+        }
+    )
     return product_id
 
 
@@ -64,12 +71,22 @@ async def test_pruner_removes_only_old_records(
     await catalog.reserve(product_id, "old-order", 1)
     await catalog.reserve(product_id, "new-order", 1)
     long_ago = utc_now() - RECORD_LIFETIME - timedelta(minutes=1)
-    await orders.insert_many([
-        {"_id": "old-order", "product_id": product_id, "status": "placed",
-         "created_at": long_ago},
-        {"_id": "new-order", "product_id": product_id, "status": "placed",
-         "created_at": utc_now()},
-    ])
+    await orders.insert_many(
+        [
+            {
+                "_id": "old-order",
+                "product_id": product_id,
+                "status": "placed",
+                "created_at": long_ago,
+            },
+            {
+                "_id": "new-order",
+                "product_id": product_id,
+                "status": "placed",
+                "created_at": utc_now(),
+            },
+        ]
+    )
     pruner = ReservationPruner(orders, catalog)
 
     first = await pruner.prune_once()

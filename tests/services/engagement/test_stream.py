@@ -35,7 +35,11 @@ def test_like_unlike_like_counts_once() -> None:
     counters = empty_counters()
     action = EngagementAction(post_id="p1", user_id="sam")
 
-    for event_type in (EngagementAction.LIKE, EngagementAction.UNLIKE, EngagementAction.LIKE):
+    for event_type in (
+        EngagementAction.LIKE,
+        EngagementAction.UNLIKE,
+        EngagementAction.LIKE,
+    ):
         apply_action(likes, counters, event_type, action)
 
     assert counters["likes"] == 1
@@ -58,8 +62,12 @@ def test_views_add_watch_time() -> None:
         ("empty", b""),
         ("unknown type", envelope_bytes("engagement.poke", post_id="p", user_id="u")),
         ("missing user", envelope_bytes(EngagementAction.LIKE, post_id="p")),
-        ("negative watch", envelope_bytes(EngagementAction.VIEW, post_id="p",
-                                          user_id="u", watch_ms=-5)),
+        (
+            "negative watch",
+            envelope_bytes(
+                EngagementAction.VIEW, post_id="p", user_id="u", watch_ms=-5
+            ),
+        ),
     ],
 )
 def test_parse_rejects_poison_message(case: str, value: bytes) -> None:

@@ -30,8 +30,12 @@ def make_post(interests: list[str], minute: int, creator: str = "ana") -> PostCr
         interests=interests,
         product_ids=["p1"],
         media=MediaInfo(
-            kind="photo", url="http://media/x.jpg", content_type="image/jpeg",
-            width=10, height=10, sha256="0" * 64,
+            kind="photo",
+            url="http://media/x.jpg",
+            content_type="image/jpeg",
+            width=10,
+            height=10,
+            sha256="0" * 64,
         ),
         created_at=START + timedelta(minutes=minute),
     )
@@ -129,7 +133,9 @@ async def test_counters_show_in_page(redis: Redis) -> None:
     post = make_post([pets], minute=1)
     await timelines.add_post(post)
 
-    await timelines.set_counters(PostStats(post_id=post.post_id, likes=3, views=7, watch_ms=900))
+    await timelines.set_counters(
+        PostStats(post_id=post.post_id, likes=3, views=7, watch_ms=900)
+    )
     items, _ = await timelines.page(fan, None, 10)
 
     assert items[0]["likes"] == 3

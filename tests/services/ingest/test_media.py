@@ -1,4 +1,5 @@
 import io
+
 import av
 import numpy as np
 import pytest
