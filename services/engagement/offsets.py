@@ -31,7 +31,7 @@ from shared.settings import Settings
 logger = logging.getLogger(__name__)
 
 
-# A new broker answers "coordinator not available" until it has created its
+# A new broker returns "coordinator not available" until it has created its
 # offsets topic, which takes a few seconds.
 STARTUP_RETRY_SECONDS = 60
 
@@ -56,11 +56,8 @@ async def commit_start_offsets(
 ) -> dict[TopicPartition, int]:
     """Commit the earliest offset of each partition the group never committed.
 
-    In this project's restart test, a faust-streaming 0.15.3 worker killed
-    before its first commit was replaced by one that processed none of the
-    events sent in between. With a committed start offset the replacement
-    replays from the beginning instead, and the worker skips what it already
-    applied. Returns the offsets committed here.
+    Returns the offsets committed here; a group with live members is left
+    to commit its own.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     consumer = AIOKafkaConsumer(
