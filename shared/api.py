@@ -19,8 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import Role, issue_token
 from shared.errors import VitrineError
+from shared.kafka import is_retriable
 from shared.observability import http_metrics_middleware
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +31,15 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 def create_app(service: str, settings: Settings, lifespan: Lifespan) -> FastAPI:
     app = FastAPI(title=f"Vitrine {service}", lifespan=lifespan)
+    # Token checks read the settings the app was built with, not a second
+    # copy loaded from the environment.
+    app.dependency_overrides[get_settings] = lambda: settings
     app.state.health_checks = {}
     app.middleware("http")(http_metrics_middleware(service))
     app.add_exception_handler(VitrineError, _vitrine_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
     app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
     app.add_api_route("/metrics", _metrics, methods=["GET"], include_in_schema=False)
     if settings.dev_tokens_enabled:
@@ -87,6 +92,26 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         message,
         field,
         _jsonable(value),
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_retriable(exc):
+        logger.warning(
+            "%s %s failed: a store is unavailable: %r",
+            request.method,
+            request.url.path,
+            exc,
+        )
+        return error_response(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "dependency_unavailable",
+            "a store or broker is unavailable; try again later",
+        )
+    # Starlette re-raises the exception after this response, and the server
+    # logs it with its traceback, so it is not logged here.
+    return error_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal server error"
     )
 
 

@@ -1,7 +1,8 @@
 """The event envelope and the payload schema of every event on Kafka.
 
 Every message value is a JSON envelope. ``event_id`` is unique per event and
-is what consumers deduplicate on; ``type`` selects the payload schema.
+is the key for any consumer that must not apply an event twice; ``type``
+selects the payload schema.
 """
 
 import uuid

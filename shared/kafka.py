@@ -2,8 +2,8 @@
 
 Consumers commit offsets only after their handler finished, so delivery is
 at-least-once and every handler must be idempotent. A message that can never
-be processed goes to the dead-letter topic with headers naming its origin
-and the error; a retriable failure is retried with backoff instead, so no
+be processed goes to the dead-letter topic, with headers naming its origin
+and the error. A retriable failure is retried with backoff instead, so no
 accepted event is dropped while a store is briefly down.
 """
 
@@ -15,7 +15,12 @@ import pymongo.errors
 import redis.exceptions
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    TopicAlreadyExistsError,
+)
 from pydantic import ValidationError
 from tenacity import (
     AsyncRetrying,
@@ -25,7 +30,7 @@ from tenacity import (
 )
 
 from shared import topics
-from shared.errors import DependencyError
+from shared.errors import DependencyError, VitrineError
 from shared.events import Envelope
 from shared.observability import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED
 from shared.settings import Settings
@@ -33,6 +38,20 @@ from shared.settings import Settings
 logger = logging.getLogger(__name__)
 
 EventHandler = Callable[[Envelope], Awaitable[None]]
+
+# Seconds a request waits for Kafka to accept an event before it gives up
+# (or, with an outbox, leaves the event to the relay). aiokafka would wait
+# for the broker indefinitely while it is down.
+PUBLISH_TIMEOUT_SECONDS = 5.0
+# Pause before a consumer loop that failed unexpectedly starts again.
+CONSUMER_RESTART_SECONDS = 1.0
+
+
+class PublishError(VitrineError):
+    """Kafka rejected a message for a reason that retrying cannot fix."""
+
+    code = "publish_failed"
+
 
 # Errors of the stores that mean "not now" rather than "never".
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -100,7 +119,7 @@ class EventProducer:
         await self._producer.stop()
 
     async def check(self) -> None:
-        """Raise unless the broker answers a metadata request."""
+        """Raise unless the broker returns metadata."""
         await self._producer.client.fetch_all_metadata()
 
     def envelope(self, event_type: str, payload: dict[str, object]) -> Envelope:
@@ -118,10 +137,22 @@ class EventProducer:
         headers: list[tuple[str, bytes]] | None = None,
     ) -> None:
         try:
-            await self._producer.send_and_wait(topic, value, key=key, headers=headers)
-        except KafkaError as exc:
+            await asyncio.wait_for(
+                self._producer.send_and_wait(topic, value, key=key, headers=headers),
+                PUBLISH_TIMEOUT_SECONDS,
+            )
+        except TimeoutError as exc:
             raise DependencyError(
-                f"Kafka did not accept the message for topic {topic}: {exc}"
+                f"Kafka did not acknowledge the message for topic {topic} within "
+                f"{PUBLISH_TIMEOUT_SECONDS:.0f} s; try again later"
+            ) from exc
+        except KafkaError as exc:
+            if not exc.retriable:
+                raise PublishError(
+                    f"Kafka rejected the message for topic {topic}: {exc!r}"
+                ) from exc
+            raise DependencyError(
+                f"Kafka did not accept the message for topic {topic}: {exc!r}"
             ) from exc
 
 
@@ -161,6 +192,8 @@ class EventConsumer:
                 await self._task
             except asyncio.CancelledError:
                 pass
+            except Exception:
+                logger.exception("consumer %s ended with an error", self.group_id)
         await self._consumer.stop()
         logger.info("consumer %s stopped", self.group_id)
 
@@ -169,13 +202,42 @@ class EventConsumer:
         return self._task is not None and not self._task.done()
 
     async def _run(self) -> None:
+        """Consume until cancelled, restarting the loop after unexpected errors."""
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception(
+                    "consumer %s failed; restarting in %.0f s from the last commit",
+                    self.group_id,
+                    CONSUMER_RESTART_SECONDS,
+                )
+                await asyncio.sleep(CONSUMER_RESTART_SECONDS)
+
+    async def _consume(self) -> None:
         while True:
             batches = await self._consumer.getmany(timeout_ms=500, max_records=100)
             for partition, records in batches.items():
+                if partition not in self._consumer.assignment():
+                    # Revoked by a rebalance; the new owner reads these again.
+                    continue
                 for record in records:
                     await self._process(record)
                 offset = records[-1].offset + 1
-                await self._consumer.commit({partition: offset})
+                try:
+                    await self._consumer.commit({partition: offset})
+                except (CommitFailedError, IllegalStateError) as exc:
+                    # The partition moved to another member during the batch.
+                    # It re-reads from the last commit, and handlers are
+                    # idempotent, so nothing is lost or counted twice.
+                    logger.warning(
+                        "consumer %s could not commit %s after a rebalance: %r",
+                        self.group_id,
+                        partition,
+                        exc,
+                    )
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
@@ -227,16 +289,29 @@ class EventConsumer:
         ]
         # The offset is committed after this returns, so the dead letter must be
         # stored first; a broker outage is waited out rather than skipped.
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(is_retriable),
-            wait=wait_exponential(multiplier=0.2, max=30),
-            before_sleep=self._log_retry,
-            reraise=True,
-        ):
-            with attempt:
-                await self._dead_letters.send_raw(
-                    topics.DEAD_LETTER, record.key, record.value, headers
-                )
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(is_retriable),
+                wait=wait_exponential(multiplier=0.2, max=30),
+                before_sleep=self._log_retry,
+                reraise=True,
+            ):
+                with attempt:
+                    await self._dead_letters.send_raw(
+                        topics.DEAD_LETTER, record.key, record.value, headers
+                    )
+        except PublishError:
+            # The broker refuses this message for good (for example, too large
+            # for the dead-letter topic), so its coordinates go to the log.
+            logger.exception(
+                "could not dead-letter %s[%d]@%d for %s; skipping it: %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                self.group_id,
+                reason[:300],
+            )
+            return
         EVENTS_DEAD_LETTERED.labels(topic=record.topic, group=self.group_id).inc()
         logger.warning(
             "dead-lettered %s[%d]@%d for %s: %s",
@@ -252,6 +327,7 @@ __all__ = [
     "EventConsumer",
     "EventHandler",
     "EventProducer",
+    "PublishError",
     "ensure_topics",
     "is_retriable",
 ]

@@ -3,7 +3,8 @@
 A service stores an entity and the event announcing it in one document write
 (the ``outbox`` field), then publishes. If Kafka is down or the process dies
 between the two steps, the relay finds the document later and publishes the
-event then. Consumers deduplicate, so publishing twice is harmless.
+event then. Every consumer applies events idempotently, so publishing
+twice is harmless.
 """
 
 import asyncio
@@ -97,10 +98,21 @@ class OutboxRelay:
                 )
             await asyncio.sleep(self._poll_seconds)
 
+    async def create_index(self) -> None:
+        """Index pending events; sparse, because most documents have none."""
+        await self._collection.create_index(f"{OUTBOX_FIELD}.stored_at", sparse=True)
+
     async def _publish_pending(self) -> None:
         due = utc_now() - RELAY_DELAY
         cursor = self._collection.find({f"{OUTBOX_FIELD}.stored_at": {"$lt": due}})
         cursor = cursor.limit(100)
         async for document in cursor:
-            await self.publish(document)
+            try:
+                await self.publish(document)
+            except Exception:
+                # One event that keeps failing must not block the others.
+                logger.exception(
+                    "relay could not publish the pending event of %s", document["_id"]
+                )
+                continue
             logger.info("relay published the pending event of %s", document["_id"])

@@ -20,6 +20,7 @@ from shared.api import create_app
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.errors import InvalidFieldError, PermissionDeniedError
 from shared.events import Envelope, OrderPlaced
+from shared.identifiers import OrderIdPath, ProductIdPath
 from shared.kafka import EventProducer, ensure_topics
 from shared.outbox import OutboxRelay, outbox_entry
 from shared.settings import Settings
@@ -54,6 +55,7 @@ def build_app(settings: Settings) -> FastAPI:
         producer = EventProducer(settings, "commerce")
         await producer.start()
         relay = OutboxRelay(database["orders"], producer)
+        await relay.create_index()
         relay.start()
         posts = PostDirectory(settings.ingest_url)
         catalog = Catalog(database["products"])
@@ -93,6 +95,12 @@ async def create_product(
     """Add a product; a brand owns what it adds, an admin may name the brand."""
     require_role(principal, Role.BRAND)
     product = body.model_dump()
+    if principal.role is Role.BRAND and body.rating is not None:
+        raise InvalidFieldError(
+            "rating comes from shoppers' reviews; only an admin may set it",
+            field="rating",
+            value=body.rating,
+        )
     if principal.role is Role.BRAND:
         product["brand_id"] = principal.user_id
     elif product["brand_id"] is None:
@@ -118,7 +126,7 @@ async def list_products(
     return {"items": items, "next_after": next_after}
 
 
-async def get_product(request: Request, product_id: str) -> dict[str, Any]:
+async def get_product(request: Request, product_id: ProductIdPath) -> dict[str, Any]:
     """Return the product card: title, description, price, stock, brand, rating."""
     return public_product(await runtime(request).catalog.get(product_id))
 
@@ -182,7 +190,7 @@ async def list_orders(
 
 
 async def get_order(
-    request: Request, principal: CurrentPrincipal, order_id: str
+    request: Request, principal: CurrentPrincipal, order_id: OrderIdPath
 ) -> dict[str, Any]:
     document = await runtime(request).orders.get(order_id)
     _require_buyer_or_admin(principal, document)

@@ -7,8 +7,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from services.commerce.errors import ProductExistsError, ProductNotFoundError
+from shared.identifiers import ID_PATTERN
 
-PRODUCT_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+PRODUCT_ID_PATTERN = ID_PATTERN
 # Stock reservations are tracked per order inside the product document so
 # that reserving twice for the same order takes stock once.
 RESERVED_FOR = "reserved_for_orders"
@@ -90,15 +91,27 @@ class Catalog:
         )
         return already == 1
 
-    async def prune_reservation_records(
-        self, product_id: str, order_ids: list[str]
-    ) -> None:
-        """Forget reservation records of orders that are no longer pending.
+    async def forget_reservation(self, product_id: str, order_id: str) -> None:
+        """Drop the record of a placed order's reservation; the stock stays taken.
 
         A record must outlive every request that read its order as pending,
         or such a request would take stock a second time, so only orders
-        placed or rejected long ago are passed here.
+        finished long ago are passed here.
         """
         await self.collection.update_one(
-            {"_id": product_id}, {"$pull": {RESERVED_FOR: {"$in": order_ids}}}
+            {"_id": product_id}, {"$pull": {RESERVED_FOR: order_id}}
         )
+
+    async def release_reservation(
+        self, product_id: str, order_id: str, quantity: int
+    ) -> bool:
+        """Return the stock an unplaced order reserved; True if it held any.
+
+        The update matches only while the record exists, so stock comes back
+        once however often this runs.
+        """
+        released = await self.collection.update_one(
+            {"_id": product_id, RESERVED_FOR: order_id},
+            {"$inc": {"stock": quantity}, "$pull": {RESERVED_FOR: order_id}},
+        )
+        return released.modified_count == 1

@@ -24,6 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from services.commerce.catalog import PRODUCT_ID_PATTERN
 from services.commerce.errors import IdempotencyKeyReusedError, OrderNotFoundError
 from shared.events import utc_now
+from shared.identifiers import ID_PATTERN
 
 MAX_QUANTITY = 100
 
@@ -37,7 +38,7 @@ class OrderStatus(StrEnum):
 class OrderIn(BaseModel):
     product_id: str = Field(pattern=PRODUCT_ID_PATTERN)
     quantity: int = Field(gt=0, le=MAX_QUANTITY)
-    post_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    post_id: str | None = Field(default=None, pattern=ID_PATTERN)
 
 
 def request_fingerprint(order: OrderIn) -> str:
@@ -116,6 +117,7 @@ class OrderBook:
                 "$set": {
                     "status": OrderStatus.PLACED.value,
                     "placed_at": utc_now(),
+                    "finished_at": utc_now(),
                     "outbox": outbox,
                 }
             },
@@ -126,11 +128,19 @@ class OrderBook:
         # Already placed by a concurrent repeat of the same request.
         return await self.get(order_id)
 
-    async def mark_rejected(self, order_id: str, reason: str) -> None:
-        await self.collection.update_one(
+    async def mark_rejected(self, order_id: str, reason: str) -> bool:
+        """Reject a pending order; False if it was no longer pending."""
+        rejected = await self.collection.update_one(
             {"_id": order_id, "status": OrderStatus.PENDING.value},
-            {"$set": {"status": OrderStatus.REJECTED.value, "rejection": reason}},
+            {
+                "$set": {
+                    "status": OrderStatus.REJECTED.value,
+                    "rejection": reason,
+                    "finished_at": utc_now(),
+                }
+            },
         )
+        return rejected.modified_count == 1
 
     async def get(self, order_id: str) -> dict[str, Any]:
         document = await self.collection.find_one({"_id": order_id})

@@ -7,6 +7,7 @@ import httpx
 
 from services.commerce.errors import PostNotFoundError
 from shared.errors import DependencyError
+from shared.identifiers import path_segment
 
 
 class PostDirectory:
@@ -18,7 +19,7 @@ class PostDirectory:
 
     async def get(self, post_id: str) -> dict[str, Any]:
         try:
-            response = await self._http.get(f"/posts/{post_id}")
+            response = await self._http.get(f"/posts/{path_segment(post_id)}")
         except httpx.HTTPError as exc:
             raise DependencyError(
                 f"ingest service is unreachable for post lookups: {exc}"

@@ -1,8 +1,17 @@
-"""Pruning of stock reservation records once no request can still need them."""
+"""Clean-up of stock reservations once no request can still need them.
+
+A product lists the orders that reserved its stock, so that a retried
+request never takes stock twice. Two jobs keep those lists short and the
+stock right:
+
+- an order left pending for longer than ``RECORD_LIFETIME`` (its request
+  died and the client never retried) is rejected and its stock returned;
+- once an order finished longer than ``RECORD_LIFETIME`` ago, its record is
+  dropped (placed) or its stock returned if still held (rejected).
+"""
 
 import asyncio
 import logging
-from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +28,7 @@ logger = logging.getLogger(__name__)
 RECORD_LIFETIME = timedelta(hours=1)
 PRUNE_INTERVAL_SECONDS = 300.0
 BATCH_SIZE = 500
+ABANDONED = "abandoned: the request that opened it never finished"
 
 
 class ReservationPruner:
@@ -42,36 +52,71 @@ class ReservationPruner:
             pass
 
     async def prune_once(self) -> int:
-        """Remove records of orders that finished before the lifetime; count them."""
+        """Run both jobs once; return how many orders were cleaned up."""
+        cutoff = utc_now() - RECORD_LIFETIME
+        abandoned = await self._reject_abandoned(cutoff)
         finished = [OrderStatus.PLACED.value, OrderStatus.REJECTED.value]
         cursor = self._orders.find(
             {
                 "status": {"$in": finished},
-                "created_at": {"$lt": utc_now() - RECORD_LIFETIME},
+                "finished_at": {"$lt": cutoff},
                 "reservation_pruned": {"$ne": True},
             },
-            projection={"product_id": 1},
         ).limit(BATCH_SIZE)
-        by_product: dict[str, list[str]] = defaultdict(list)
+        pruned = 0
         async for order in cursor:
-            by_product[order["product_id"]].append(order["_id"])
-
-        for product_id, order_ids in by_product.items():
-            await self._catalog.prune_reservation_records(product_id, order_ids)
-            await self._orders.update_many(
-                {"_id": {"$in": order_ids}}, {"$set": {"reservation_pruned": True}}
+            await self._clean_up(order)
+            await self._orders.update_one(
+                {"_id": order["_id"]}, {"$set": {"reservation_pruned": True}}
             )
-        return sum(len(order_ids) for order_ids in by_product.values())
+            pruned += 1
+        return abandoned + pruned
+
+    async def _reject_abandoned(self, cutoff: Any) -> int:
+        cursor = self._orders.find(
+            {"status": OrderStatus.PENDING.value, "created_at": {"$lt": cutoff}}
+        ).limit(BATCH_SIZE)
+        count = 0
+        async for order in cursor:
+            # Rejecting first means a late retry can no longer place it.
+            if await self._mark_rejected(order["_id"]):
+                await self._clean_up({**order, "status": OrderStatus.REJECTED.value})
+                logger.info(
+                    "rejected abandoned order", extra={"order_id": order["_id"]}
+                )
+                count += 1
+        return count
+
+    async def _mark_rejected(self, order_id: str) -> bool:
+        rejected = await self._orders.update_one(
+            {"_id": order_id, "status": OrderStatus.PENDING.value},
+            {
+                "$set": {
+                    "status": OrderStatus.REJECTED.value,
+                    "rejection": ABANDONED,
+                    "finished_at": utc_now(),
+                }
+            },
+        )
+        return rejected.modified_count == 1
+
+    async def _clean_up(self, order: dict[str, Any]) -> None:
+        if order["status"] == OrderStatus.PLACED.value:
+            await self._catalog.forget_reservation(order["product_id"], order["_id"])
+            return
+        await self._catalog.release_reservation(
+            order["product_id"], order["_id"], order["quantity"]
+        )
 
     async def _run(self) -> None:
         while True:
             try:
-                pruned = await self.prune_once()
-                if pruned:
-                    logger.info("pruned %d stock reservation records", pruned)
+                cleaned = await self.prune_once()
+                if cleaned:
+                    logger.info("cleaned up %d stock reservations", cleaned)
             except Exception:
                 logger.exception(
-                    "pruning stock reservation records failed; retrying in %.0f s",
+                    "cleaning up stock reservations failed; retrying in %.0f s",
                     PRUNE_INTERVAL_SECONDS,
                 )
             await asyncio.sleep(PRUNE_INTERVAL_SECONDS)

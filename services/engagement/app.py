@@ -16,6 +16,7 @@ from shared import topics
 from shared.api import create_app
 from shared.auth import CurrentPrincipal
 from shared.events import EngagementAction
+from shared.identifiers import PostIdPath
 from shared.kafka import EventProducer, ensure_topics
 from shared.settings import Settings
 from shared.stores import connect_redis
@@ -73,7 +74,7 @@ def build_app(settings: Settings) -> FastAPI:
 
 
 async def like(
-    request: Request, principal: CurrentPrincipal, post_id: str
+    request: Request, principal: CurrentPrincipal, post_id: PostIdPath
 ) -> dict[str, Any]:
     """Like a post; liking it again changes nothing."""
     event_id = await _publish(
@@ -83,7 +84,7 @@ async def like(
 
 
 async def unlike(
-    request: Request, principal: CurrentPrincipal, post_id: str
+    request: Request, principal: CurrentPrincipal, post_id: PostIdPath
 ) -> dict[str, Any]:
     event_id = await _publish(
         request, EngagementAction.UNLIKE, post_id, principal.user_id
@@ -92,7 +93,7 @@ async def unlike(
 
 
 async def view(
-    request: Request, principal: CurrentPrincipal, post_id: str, body: ViewIn
+    request: Request, principal: CurrentPrincipal, post_id: PostIdPath, body: ViewIn
 ) -> dict[str, Any]:
     """Record one view of a post and how long it was watched, in milliseconds."""
     event_id = await _publish(
@@ -101,7 +102,7 @@ async def view(
     return {"post_id": post_id, "watch_ms": body.watch_ms, "event_id": event_id}
 
 
-async def stats(request: Request, post_id: str) -> dict[str, Any]:
+async def stats(request: Request, post_id: PostIdPath) -> dict[str, Any]:
     state = runtime(request)
     await state.posts.require(post_id)
     return await read_snapshot(state.redis, post_id)

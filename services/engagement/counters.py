@@ -19,6 +19,13 @@ class PostCounters(TypedDict):
     last_offset: int
 
 
+class LikeState(TypedDict):
+    liked: bool
+    # Offset of the event that set ``liked``, and the state before it.
+    offset: int
+    before: bool
+
+
 def empty_counters() -> PostCounters:
     return {"likes": 0, "views": 0, "watch_ms": 0, "last_offset": -1}
 

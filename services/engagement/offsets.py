@@ -65,9 +65,9 @@ async def commit_start_offsets(
         group_id=group_id,
         enable_auto_commit=False,
     )
-    await admin.start()
-    await consumer.start()
     try:
+        await admin.start()
+        await consumer.start()
         committed = await admin.list_consumer_group_offsets(group_id)
         (description,) = await admin.describe_topics([topic])
         partitions = sorted(entry["partition"] for entry in description["partitions"])

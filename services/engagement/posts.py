@@ -7,6 +7,7 @@ import httpx
 
 from services.engagement.errors import PostNotFoundError
 from shared.errors import DependencyError
+from shared.identifiers import path_segment
 
 # Posts are never renamed, so a positive answer can be cached; a post that
 # does not exist yet may appear later, so misses are not cached.
@@ -26,7 +27,7 @@ class PostDirectory:
             self._known.move_to_end(post_id)
             return
         try:
-            response = await self._http.get(f"/posts/{post_id}")
+            response = await self._http.get(f"/posts/{path_segment(post_id)}")
         except httpx.HTTPError as exc:
             raise DependencyError(
                 f"ingest service is unreachable for post lookups: {exc}"

@@ -20,7 +20,12 @@ from tenacity import (
     wait_exponential,
 )
 
-from services.engagement.counters import PostCounters, empty_counters, write_snapshot
+from services.engagement.counters import (
+    LikeState,
+    PostCounters,
+    empty_counters,
+    write_snapshot,
+)
 from shared import topics
 from shared.events import EngagementAction, Envelope, PostStats
 from shared.kafka import is_retriable
@@ -72,8 +77,8 @@ def create_stream_app(settings: Settings) -> faust.App:
     engagement = app.topic(topics.ENGAGEMENT, key_type=bytes, value_type=bytes)
     post_stats = app.topic(topics.POST_STATS, key_type=bytes, value_type=bytes)
     dead_letters = app.topic(topics.DEAD_LETTER, key_type=bytes, value_type=bytes)
-    # Keys are "<post id>/<user id>"; the value is whether the user likes it.
-    likes = app.Table("likes", default=bool, partitions=settings.kafka_topic_partitions)
+    # Keys are "<post id>/<user id>"; values are ``LikeState`` dicts.
+    likes = app.Table("likes", default=dict, partitions=settings.kafka_topic_partitions)
     counters = app.Table(
         "post-counters",
         default=empty_counters,
@@ -108,22 +113,29 @@ def create_stream_app(settings: Settings) -> faust.App:
             current: PostCounters = dict(counters[action.post_id])  # type: ignore[assignment]
             if message.offset <= current["last_offset"]:
                 EVENTS_SKIPPED.inc()
+                if message.offset == current["last_offset"]:
+                    # A crash may have come between storing these counters
+                    # and publishing them.
+                    await publish_counters(action.post_id, current)
                 continue
-            apply_action(likes, current, envelope.type, action)
+            apply_action(likes, current, envelope.type, action, message.offset)
             current["last_offset"] = message.offset
             counters[action.post_id] = current
             EVENTS_APPLIED.labels(envelope.type).inc()
-            # An exception here would crash the agent and skip the event, so
-            # outages of Redis or Kafka are waited out instead.
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(is_retriable),
-                wait=wait_exponential(multiplier=0.2, max=30),
-                before_sleep=log_retry,
-                reraise=True,
-            ):
-                with attempt:
-                    await publish_stats(post_stats, action.post_id, current)
-                    await write_snapshot(redis, action.post_id, current)
+            await publish_counters(action.post_id, current)
+
+    async def publish_counters(post_id: str, current: PostCounters) -> None:
+        # An exception here would crash the agent and skip the event, so
+        # outages of Redis or Kafka are waited out instead.
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(is_retriable),
+            wait=wait_exponential(multiplier=0.2, max=30),
+            before_sleep=log_retry,
+            reraise=True,
+        ):
+            with attempt:
+                await publish_stats(post_stats, post_id, current)
+                await write_snapshot(redis, post_id, current)
 
     return app
 
@@ -158,19 +170,36 @@ def parse_engagement(value: bytes | None) -> tuple[Envelope, EngagementAction]:
 
 
 def apply_action(
-    likes: Any, current: PostCounters, event_type: str, action: EngagementAction
+    likes: Any,
+    current: PostCounters,
+    event_type: str,
+    action: EngagementAction,
+    offset: int,
 ) -> None:
-    """Change ``current`` and the like table for one event."""
-    like_key = f"{action.post_id}/{action.user_id}"
-    if event_type == EngagementAction.LIKE and not likes[like_key]:
-        likes[like_key] = True
-        current["likes"] += 1
-    elif event_type == EngagementAction.UNLIKE and likes[like_key]:
-        likes[like_key] = False
-        current["likes"] -= 1
-    elif event_type == EngagementAction.VIEW:
+    """Change ``current`` and the like table for the event at ``offset``.
+
+    The like table and the counters are separate tables, so a crash can
+    store one and not the other. Each like state records the offset that
+    set it and the state before, so replaying that event after such a crash
+    counts it exactly once.
+    """
+    if event_type == EngagementAction.VIEW:
         current["views"] += 1
         current["watch_ms"] += action.watch_ms
+        return
+
+    like_key = f"{action.post_id}/{action.user_id}"
+    state: LikeState = likes[like_key]
+    if state and state["offset"] == offset:
+        was_liked = state["before"]
+    else:
+        was_liked = bool(state and state["liked"])
+    now_liked = event_type == EngagementAction.LIKE
+    likes[like_key] = {"liked": now_liked, "offset": offset, "before": was_liked}
+    if now_liked and not was_liked:
+        current["likes"] += 1
+    elif was_liked and not now_liked:
+        current["likes"] -= 1
 
 
 async def publish_stats(topic: Any, post_id: str, current: PostCounters) -> None:

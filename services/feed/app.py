@@ -120,8 +120,12 @@ async def read_feed(
     if not await state.timelines.has_timeline(principal.user_id):
         interests = await state.profiles.interests_of(principal.user_id)
         if interests:
-            # Redis lost the timeline (restart, eviction); MongoDB has the profile.
-            await state.timelines.rebuild(principal.user_id, interests, interests)
+            # Redis lost the timeline (restart, eviction); MongoDB has the
+            # profile. Only the timeline is refilled here, because changing
+            # interest sets from a read could race a concurrent update.
+            # NOTE: interest sets lost with Redis are restored only when the
+            # user sets interests again; until then no new posts fan out to them.
+            await state.timelines.refill(principal.user_id, interests)
         else:
             user_id = None
     items, next_cursor = await state.timelines.page(user_id, cursor, limit)

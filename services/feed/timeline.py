@@ -16,6 +16,7 @@ replayed event leaves the same state.
 import base64
 import binascii
 import json
+import math
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -90,26 +91,60 @@ class Timelines:
         )
 
     async def rebuild(self, user_id: str, old: list[str], new: list[str]) -> None:
-        """Move the user between interest sets and refill their timeline."""
+        """Move the user between interest sets, then refill their timeline."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for interest in set(old) - set(new):
+                pipe.srem(interest_users_key(interest), user_id)
+            for interest in new:
+                pipe.sadd(interest_users_key(interest), user_id)
+            await pipe.execute()
+        await self.refill(user_id, new)
+
+    async def refill(self, user_id: str, interests: list[str]) -> None:
+        """Add the newest posts of ``interests``; drop posts that match none.
+
+        The user joins the interest sets before this reads the indexes, so a
+        post published meanwhile is either read here or fanned out to the
+        user. Nothing is deleted wholesale, so a concurrent fan-out survives.
+        """
         candidates: dict[str, int] = {}
-        for interest in new:
+        for interest in interests:
             newest = await self.redis.zrevrange(
                 interest_posts_key(interest), 0, TIMELINE_LENGTH - 1
             )
             for post_id in newest:
                 candidates[post_id] = candidates.get(post_id, 0) + 1
         scores = await self._scores(candidates)
+        stale = await self._not_matching(user_id, set(scores), set(interests))
 
         async with self.redis.pipeline(transaction=True) as pipe:
-            for interest in set(old) - set(new):
-                pipe.srem(interest_users_key(interest), user_id)
-            for interest in new:
-                pipe.sadd(interest_users_key(interest), user_id)
-            pipe.delete(timeline_key(user_id))
+            if stale:
+                pipe.zrem(timeline_key(user_id), *stale)
             if scores:
                 pipe.zadd(timeline_key(user_id), scores)
                 pipe.zremrangebyrank(timeline_key(user_id), 0, -TIMELINE_LENGTH - 1)
             await pipe.execute()
+
+    async def _not_matching(
+        self, user_id: str, keep: set[str], interests: set[str]
+    ) -> list[str]:
+        """List timeline posts outside ``keep`` that match none of ``interests``."""
+        others = [
+            post_id
+            for post_id in await self.redis.zrange(timeline_key(user_id), 0, -1)
+            if post_id not in keep
+        ]
+        if not others:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for post_id in others:
+                pipe.hget(post_key(post_id), "post")
+            stored = await pipe.execute()
+        stale = []
+        for post_id, raw in zip(others, stored, strict=True):
+            if raw is None or not interests & set(json.loads(raw)["interests"]):
+                stale.append(post_id)
+        return stale
 
     async def has_timeline(self, user_id: str) -> bool:
         return bool(await self.redis.exists(timeline_key(user_id)))
@@ -199,7 +234,10 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         score, post_id = json.loads(base64.urlsafe_b64decode(padded))
-        return float(score), str(post_id)
+        position = float(score), str(post_id)
+        if not math.isfinite(position[0]):
+            raise ValueError(f"cursor score {score!r} is not a finite number")
+        return position
     except (ValueError, TypeError, binascii.Error) as exc:
         raise InvalidFieldError(
             "cursor is invalid; pass the next_cursor of the previous page unchanged",

@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +10,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from services.ingest.catalog import CatalogClient
 from services.ingest.media import inspect_media
@@ -24,9 +24,10 @@ from services.ingest.posts import (
 from services.ingest.storage import MediaStore
 from shared import topics
 from shared.api import create_app
-from shared.auth import CurrentPrincipal, Role, require_role
-from shared.errors import PayloadTooLargeError
+from shared.auth import CurrentPrincipal, Role, current_principal, require_role
+from shared.errors import PayloadTooLargeError, VitrineError
 from shared.events import MediaInfo, PostCreated, utc_now
+from shared.identifiers import CreatorIdPath, PostIdPath
 from shared.kafka import EventProducer, ensure_topics
 from shared.outbox import OutboxRelay, outbox_entry
 from shared.settings import Settings
@@ -61,6 +62,7 @@ def build_app(settings: Settings) -> FastAPI:
         producer = EventProducer(settings, "ingest")
         await producer.start()
         relay = OutboxRelay(collection, producer)
+        await relay.create_index()
         relay.start()
         catalog = CatalogClient(settings.commerce_url)
         app.state.ingest = IngestRuntime(
@@ -79,6 +81,7 @@ def build_app(settings: Settings) -> FastAPI:
             await mongo.close()
 
     app = create_app("ingest", settings, lifespan)
+    app.middleware("http")(upload_gate(settings))
     app.add_api_route(
         "/posts", create_post, methods=["POST"], status_code=HTTPStatus.CREATED
     )
@@ -88,6 +91,45 @@ def build_app(settings: Settings) -> FastAPI:
     )
     app.add_api_route("/media/{name}", get_media, methods=["GET"])
     return app
+
+
+# Room for the multipart boundaries and the text fields around the media.
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def upload_gate(
+    settings: Settings,
+) -> Callable[[Request, Handler], Awaitable[Response]]:
+    """Build middleware that rejects an upload from its headers alone.
+
+    FastAPI reads the whole form before a handler runs, so without this a
+    caller without a valid token could still make the service receive
+    ``max_upload_bytes`` and more.
+    """
+
+    async def gate(request: Request, call_next: Handler) -> Response:
+        if request.method != "POST" or request.url.path != "/posts":
+            return await call_next(request)
+        try:
+            principal = current_principal(request, settings)
+            require_role(principal, Role.CREATOR, Role.BRAND)
+        except VitrineError as exc:
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            return JSONResponse(exc.to_body(), status_code=exc.status, headers=headers)
+        length = request.headers.get("content-length", "")
+        limit = settings.max_upload_bytes + FORM_OVERHEAD_BYTES
+        if length.isdigit() and int(length) > limit:
+            error = PayloadTooLargeError(
+                f"request body of {length} bytes is larger than {limit} bytes",
+                field="media",
+                value=int(length),
+            )
+            return JSONResponse(error.to_body(), status_code=error.status)
+        return await call_next(request)
+
+    return gate
 
 
 async def create_post(
@@ -142,14 +184,14 @@ async def create_post(
     return public_view(document)
 
 
-async def get_post(request: Request, post_id: str) -> dict[str, Any]:
+async def get_post(request: Request, post_id: PostIdPath) -> dict[str, Any]:
     document = await runtime(request).posts.get(post_id)
     return public_view(document)
 
 
 async def list_creator_posts(
     request: Request,
-    creator_id: str,
+    creator_id: CreatorIdPath,
     before: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:

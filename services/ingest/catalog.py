@@ -6,6 +6,7 @@ import httpx
 
 from services.ingest.errors import UnknownProductError
 from shared.errors import DependencyError
+from shared.identifiers import path_segment
 
 
 class CatalogClient:
@@ -19,7 +20,8 @@ class CatalogClient:
         """Raise ``UnknownProductError`` naming the first id the catalog lacks."""
         for product_id in product_ids:
             try:
-                response = await self._http.get(f"/products/{product_id}")
+                segment = path_segment(product_id)
+                response = await self._http.get(f"/products/{segment}")
             except httpx.HTTPError as exc:
                 raise DependencyError(
                     f"commerce service is unreachable for product lookups: {exc}"

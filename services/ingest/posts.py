@@ -10,12 +10,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from services.ingest.errors import PostNotFoundError
 from shared.errors import InvalidFieldError
 from shared.events import PostCreated
+from shared.identifiers import ID_REGEX
 
 MAX_CAPTION_LENGTH = 2200
 MAX_INTERESTS = 10
 MAX_TAGGED_PRODUCTS = 5
 INTEREST_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-PRODUCT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 def clean_caption(caption: str) -> str:
@@ -70,7 +70,7 @@ def clean_product_ids(product_ids: list[str]) -> list[str]:
             value=cleaned,
         )
     for product_id in cleaned:
-        if not PRODUCT_ID_PATTERN.match(product_id):
+        if not ID_REGEX.match(product_id):
             raise InvalidFieldError(
                 f"product id {product_id!r} is invalid",
                 field="products",

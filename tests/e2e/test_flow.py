@@ -336,6 +336,16 @@ async def test_bad_input_is_rejected_and_loses_nothing(
     assert_error(ghost_post, 404, "post_id", f"ghost-{run}")
     anonymous = await http.put(service_urls["engagement"] + f"/posts/{post_id}/like")
     assert anonymous.status_code == 401
+    smuggled = await shopper.call("PUT", "engagement", f"/posts/{post_id}%3Fx/like")
+    assert_error(smuggled, 422, "post_id", f"{post_id}?x")
+    anonymous_upload = await http.post(
+        service_urls["ingest"] + "/posts", files={"media": ("x.jpg", b"x" * 1000)}
+    )
+    assert anonymous_upload.status_code == 401
+    shopper_upload = await shopper.call(
+        "POST", "ingest", "/posts", files={"media": ("x.jpg", b"x" * 1000)}
+    )
+    assert_error(shopper_upload, 403, "role", "shopper")
 
     stored_post = await shopper.call("GET", "ingest", f"/posts/{post_id}")
     card = await shopper.call("GET", "commerce", f"/products/{product_id}")

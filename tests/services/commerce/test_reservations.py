@@ -62,7 +62,7 @@ async def test_reserve_beyond_stock_fails_and_keeps_stock(
     assert (await catalog.get(product_id))["stock"] == 1
 
 
-async def test_pruner_removes_only_old_records(
+async def test_pruner_forgets_only_old_records(
     database: AsyncDatabase[dict[str, Any]],
 ) -> None:
     catalog = Catalog(database["products"])
@@ -76,14 +76,18 @@ async def test_pruner_removes_only_old_records(
             {
                 "_id": "old-order",
                 "product_id": product_id,
+                "quantity": 1,
                 "status": "placed",
                 "created_at": long_ago,
+                "finished_at": long_ago,
             },
             {
                 "_id": "new-order",
                 "product_id": product_id,
+                "quantity": 1,
                 "status": "placed",
-                "created_at": utc_now(),
+                "created_at": long_ago,
+                "finished_at": utc_now(),
             },
         ]
     )
@@ -98,3 +102,34 @@ async def test_pruner_removes_only_old_records(
     assert product is not None
     assert product[RESERVED_FOR] == ["new-order"]
     assert product["stock"] == 8
+
+
+async def test_abandoned_pending_order_returns_stock(
+    database: AsyncDatabase[dict[str, Any]],
+) -> None:
+    catalog = Catalog(database["products"])
+    orders = database["orders"]
+    product_id = await add_product(catalog, stock=10)
+    await catalog.reserve(product_id, "stuck-order", 3)
+    long_ago = utc_now() - RECORD_LIFETIME - timedelta(minutes=1)
+    await orders.insert_one(
+        {
+            "_id": "stuck-order",
+            "product_id": product_id,
+            "quantity": 3,
+            "status": "pending",
+            "created_at": long_ago,
+        }
+    )
+    pruner = ReservationPruner(orders, catalog)
+
+    await pruner.prune_once()
+    await pruner.prune_once()
+
+    product = await catalog.collection.find_one({"_id": product_id})
+    order = await orders.find_one({"_id": "stuck-order"})
+    assert product is not None
+    assert product["stock"] == 10
+    assert product[RESERVED_FOR] == []
+    assert order is not None
+    assert order["status"] == "rejected"

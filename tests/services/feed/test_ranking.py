@@ -28,7 +28,9 @@ def test_cursor_round_trips() -> None:
     assert decode_cursor(cursor) == (1796398722.980132, "abc123")
 
 
-@pytest.mark.parametrize("cursor", ["%%%", "bm90IGpzb24", "WzFd", "eyJhIjogMX0"])
+@pytest.mark.parametrize(
+    "cursor", ["%%%", "bm90IGpzb24", "WzFd", "eyJhIjogMX0", "W05hTiwgImEiXQ"]
+)
 def test_bad_cursor_names_field(cursor: str) -> None:
     with pytest.raises(InvalidFieldError) as raised:
         decode_cursor(cursor)
