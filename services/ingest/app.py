@@ -118,6 +118,8 @@ def upload_gate(
         except VitrineError as exc:
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             return JSONResponse(exc.to_body(), status_code=exc.status, headers=headers)
+        # NOTE: a chunked body has no Content-Length and is still read in
+        # full before the size check; a proxy in front should cap body size.
         length = request.headers.get("content-length", "")
         limit = settings.max_upload_bytes + FORM_OVERHEAD_BYTES
         if length.isdigit() and int(length) > limit:

@@ -170,3 +170,38 @@ async def test_restarted_consumer_resumes_after_committed_offset(
     await consume_until(2)
 
     assert seen == [1, 2]
+
+
+async def test_consumers_survive_rebalance(
+    settings: Settings, producer: EventProducer
+) -> None:
+    key_prefix = f"rebalance-{uuid.uuid4().hex}"
+    group = f"test-{key_prefix}"
+    seen: set[int] = set()
+
+    async def handle(envelope: Envelope) -> None:
+        if envelope.payload.get("marker") == key_prefix:
+            # Slow enough that the second member joins mid-batch.
+            await asyncio.sleep(0.02)
+            seen.add(int(envelope.payload["n"]))
+
+    first = EventConsumer(settings, group, [TOPIC], handle, producer)
+    second = EventConsumer(settings, group, [TOPIC], handle, producer)
+    await first.start()
+    try:
+        for number in range(60):
+            envelope = producer.envelope("x", {"marker": key_prefix, "n": number})
+            await producer.publish(TOPIC, f"{key_prefix}-{number}", envelope)
+        await second.start()
+        async with asyncio.timeout(60):
+            while len(seen) < 60:
+                await asyncio.sleep(0.1)
+        first_running = first.running
+        second_running = second.running
+    finally:
+        await second.stop()
+        await first.stop()
+
+    assert seen == set(range(60))
+    assert first_running
+    assert second_running
