@@ -144,11 +144,14 @@ class _containers:
     """
 
     def __init__(self) -> None:
-        from testcontainers.kafka import KafkaContainer
-        from testcontainers.mongodb import MongoDbContainer
-        from testcontainers.redis import RedisContainer
+        from testcontainers.community.kafka import KafkaContainer
+        from testcontainers.community.mongodb import MongoDbContainer
+        from testcontainers.community.redis import RedisContainer
 
-        self._kafka = KafkaContainer("apache/kafka:4.1.1").with_kraft()
+        # NOTE: testcontainers' Kafka module accepts only Confluent image tags
+        # (7.0 and later) for KRaft, so this path runs Kafka 3.9 from
+        # cp-kafka 7.9, not the 4.1 broker used everywhere else.
+        self._kafka = KafkaContainer("confluentinc/cp-kafka:7.9.0").with_kraft()
         self._redis = RedisContainer("redis:7")
         self._mongo = MongoDbContainer("mongo:8")
 
