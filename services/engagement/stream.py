@@ -26,6 +26,7 @@ from services.engagement.counters import (
     empty_counters,
     write_snapshot,
 )
+from services.engagement.watchdog import CHECK_INTERVAL_SECONDS, StallWatchdog
 from shared import topics
 from shared.events import EngagementAction, Envelope, PostStats
 from shared.kafka import is_retriable
@@ -86,6 +87,13 @@ def create_stream_app(settings: Settings) -> faust.App:
     )
     # The client connects lazily, on the worker's event loop.
     redis = connect_redis(settings)
+
+    watchdog = StallWatchdog(app, topics.ENGAGEMENT)
+
+    @app.timer(CHECK_INTERVAL_SECONDS)
+    async def watch_partitions() -> None:
+        if is_processing(app):
+            await watchdog.check()
 
     @app.page("/healthz")
     async def health(web: Any, request: Any) -> Any:
