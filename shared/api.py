@@ -5,6 +5,7 @@ and, when ``VITRINE_DEV_TOKENS_ENABLED`` is set, ``POST /dev/tokens``.
 """
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from http import HTTPStatus
@@ -151,14 +152,26 @@ async def _metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+# Error bodies echo the rejected value, cut to this many characters or
+# items so a huge request does not come back as a huge response.
+MAX_ECHO_LENGTH = 200
+
+
 def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool)):
+    """Turn a rejected input into a short value that JSON can carry."""
+    if value is None or isinstance(value, (bool, int)):
         return value
+    if isinstance(value, float):
+        # NaN and infinities are not JSON; their names are.
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, str):
+        return value[:MAX_ECHO_LENGTH]
     if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
+        return [_jsonable(item) for item in value[:MAX_ECHO_LENGTH]]
     if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    return repr(value)
+        items = list(value.items())[:MAX_ECHO_LENGTH]
+        return {str(key)[:MAX_ECHO_LENGTH]: _jsonable(item) for key, item in items}
+    return repr(value)[:MAX_ECHO_LENGTH]
 
 
 class DevTokenRequest(BaseModel):

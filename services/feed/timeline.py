@@ -234,11 +234,21 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         score, post_id = json.loads(base64.urlsafe_b64decode(padded))
-        position = float(score), str(post_id)
+        if isinstance(score, bool) or not isinstance(score, (int, float)):
+            raise TypeError(f"cursor score {score!r} is not a number")
+        if not isinstance(post_id, str):
+            raise TypeError(f"cursor post id {post_id!r} is not a string")
+        position = float(score), post_id
         if not math.isfinite(position[0]):
             raise ValueError(f"cursor score {score!r} is not a finite number")
         return position
-    except (ValueError, TypeError, binascii.Error) as exc:
+    except (
+        ValueError,
+        TypeError,
+        OverflowError,
+        RecursionError,
+        binascii.Error,
+    ) as exc:
         raise InvalidFieldError(
             "cursor is invalid; pass the next_cursor of the previous page unchanged",
             field="cursor",

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -25,7 +25,7 @@ from services.ingest.storage import MediaStore
 from shared import topics
 from shared.api import create_app
 from shared.auth import CurrentPrincipal, Role, current_principal, require_role
-from shared.errors import PayloadTooLargeError, VitrineError
+from shared.errors import InvalidFieldError, PayloadTooLargeError, VitrineError
 from shared.events import MediaInfo, PostCreated, utc_now
 from shared.identifiers import CreatorIdPath, PostIdPath
 from shared.kafka import EventProducer, ensure_topics
@@ -198,10 +198,26 @@ async def list_creator_posts(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     """List a creator's posts, newest first; page with ``before``."""
+    if before is not None:
+        before = utc_instant(before, "before")
     documents = await runtime(request).posts.by_creator(creator_id, before, limit)
     items = [public_view(document) for document in documents]
     next_before = items[-1]["created_at"] if len(items) == limit else None
     return {"items": items, "next_before": next_before}
+
+
+def utc_instant(value: datetime, field: str) -> datetime:
+    """Convert to UTC, rejecting instants that fall outside the datetime range."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidFieldError(
+            f"{field} is outside the supported date range",
+            field=field,
+            value=value.isoformat(),
+        ) from exc
 
 
 async def get_media(request: Request, name: str) -> FileResponse:

@@ -74,11 +74,13 @@ def _inspect_mp4(data: bytes) -> InspectedMedia | None:
             if container.format.name != MP4_DEMUXER or not container.streams.video:
                 return None
             stream = container.streams.video[0]
-            if stream.codec_context.name != "h264":
+            # FFmpeg leaves codec_context unset for codecs it cannot decode.
+            codec = stream.codec_context.name if stream.codec_context else None
+            if codec != "h264":
                 raise UnsupportedMediaError(
-                    f"video codec is {stream.codec_context.name}; upload H.264",
+                    f"video codec is {codec or 'unknown'}; upload H.264",
                     field="media",
-                    value=stream.codec_context.name,
+                    value=codec,
                 )
             duration = _duration_seconds(container, stream)
             # Decoding one frame proves the stream is playable, not just labelled.
@@ -86,6 +88,12 @@ def _inspect_mp4(data: bytes) -> InspectedMedia | None:
             width, height = stream.codec_context.width, stream.codec_context.height
     except (av.FFmpegError, StopIteration, ValueError):
         return None
+    if width * height > MAX_PIXELS:
+        raise UnsupportedMediaError(
+            f"video is {width}x{height} pixels; the limit is {MAX_PIXELS}",
+            field="media",
+            value=f"{width}x{height}",
+        )
     if duration > MAX_VIDEO_SECONDS:
         raise UnsupportedMediaError(
             f"video lasts {duration:.1f} s; the limit is {MAX_VIDEO_SECONDS:.0f} s",

@@ -334,6 +334,13 @@ async def test_bad_input_is_rejected_and_loses_nothing(
         headers={"Idempotency-Key": f"ghostpost-{run}"},
     )
     assert_error(ghost_post, 404, "post_id", f"ghost-{run}")
+    far_future = await shopper.call(
+        "GET",
+        "ingest",
+        f"/creators/creator-{run}/posts",
+        params={"before": "9999-12-31T23:59:59-10:00"},
+    )
+    assert_error(far_future, 422, "before", "9999-12-31T23:59:59-10:00")
     anonymous = await http.put(service_urls["engagement"] + f"/posts/{post_id}/like")
     assert anonymous.status_code == 401
     smuggled = await shopper.call("PUT", "engagement", f"/posts/{post_id}%3Fx/like")

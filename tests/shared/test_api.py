@@ -88,6 +88,26 @@ async def test_bad_value_names_field_and_value(client: AsyncClient) -> None:
     assert response.json()["error"]["value"] == "two"
 
 
+async def test_non_finite_number_is_echoed_as_text(client: AsyncClient) -> None:
+    response = await client.post(
+        "/items",
+        content=b'{"quantity": NaN}',
+        headers={**(await token(client)), "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"]["value"] == "nan"
+
+
+async def test_huge_value_is_cut_in_echo(client: AsyncClient) -> None:
+    response = await client.post(
+        "/items", json={"quantity": "9" * 100_000 + "x"}, headers=await token(client)
+    )
+
+    assert response.status_code == 422
+    assert len(response.json()["error"]["value"]) == 200
+
+
 async def test_unknown_route_names_path(client: AsyncClient) -> None:
     response = await client.get("/nowhere")
 

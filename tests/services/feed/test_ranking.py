@@ -1,3 +1,4 @@
+import base64
 from datetime import UTC, datetime
 
 import pytest
@@ -28,9 +29,23 @@ def test_cursor_round_trips() -> None:
     assert decode_cursor(cursor) == (1796398722.980132, "abc123")
 
 
-@pytest.mark.parametrize(
-    "cursor", ["%%%", "bm90IGpzb24", "WzFd", "eyJhIjogMX0", "W05hTiwgImEiXQ"]
-)
+def encoded(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+BAD_CURSORS = [
+    "%%%",
+    encoded(b"not json"),
+    encoded(b"[1]"),
+    encoded(b'{"a": 1}'),
+    encoded(b'[NaN, "a"]'),
+    encoded(b"[" * 1000),
+    encoded(b"[1" + b"0" * 309 + b', "x"]'),
+    encoded(b'[true, {"x": 1}]'),
+]
+
+
+@pytest.mark.parametrize("cursor", BAD_CURSORS)
 def test_bad_cursor_names_field(cursor: str) -> None:
     with pytest.raises(InvalidFieldError) as raised:
         decode_cursor(cursor)

@@ -94,6 +94,15 @@ def test_huge_jpeg_reports_pixel_limit(jpeg_bytes: bytes) -> None:
     assert raised.value.field == "media"
 
 
+def test_mp4_with_undecodable_codec_is_rejected(mp4_bytes: bytes) -> None:
+    unknown_codec = mp4_bytes.replace(b"avc1", b"zzzz")
+
+    with pytest.raises(UnsupportedMediaError) as raised:
+        inspect_media(unknown_codec, "odd.mp4")
+
+    assert raised.value.field == "media"
+
+
 def test_mp4_without_h264_names_codec() -> None:
     with pytest.raises(UnsupportedMediaError) as raised:
         inspect_media(mpeg4_video(), "old.mp4")
