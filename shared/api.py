@@ -31,7 +31,12 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def create_app(service: str, settings: Settings, lifespan: Lifespan) -> FastAPI:
-    app = FastAPI(title=f"Vitrine {service}", lifespan=lifespan)
+    error_statuses = (400, 401, 403, 404, 409, 413, 422, 503)
+    app = FastAPI(
+        title=f"Vitrine {service}",
+        lifespan=lifespan,
+        responses={status: {"model": ErrorBody} for status in error_statuses},
+    )
     # Token checks read the settings the app was built with, not a second
     # copy loaded from the environment.
     app.dependency_overrides[get_settings] = lambda: settings
@@ -172,6 +177,19 @@ def _jsonable(value: Any) -> Any:
         items = list(value.items())[:MAX_ECHO_LENGTH]
         return {str(key)[:MAX_ECHO_LENGTH]: _jsonable(item) for key, item in items}
     return repr(value)[:MAX_ECHO_LENGTH]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+    value: Any = None
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error response."""
+
+    error: ErrorDetail
 
 
 class DevTokenRequest(BaseModel):

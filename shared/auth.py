@@ -11,6 +11,7 @@ from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.errors import AuthenticationError, PermissionDeniedError
 from shared.settings import Settings, get_settings
@@ -91,8 +92,14 @@ def verify_token(settings: Settings, token: str) -> Principal:
     return Principal(user_id=user_id, role=role)
 
 
+# Documents the bearer scheme in OpenAPI; the checks below produce the errors.
+bearer_scheme = HTTPBearer(auto_error=False, description="JWT from POST /dev/tokens")
+
+
 def current_principal(
-    request: Request, settings: Annotated[Settings, Depends(get_settings)]
+    request: Request,
+    settings: Annotated[Settings, Depends(get_settings)],
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
 ) -> Principal:
     """FastAPI dependency: the caller named by the ``Authorization`` header."""
     header = request.headers.get("authorization")

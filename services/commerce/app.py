@@ -136,7 +136,13 @@ async def place_order(
     response: Response,
     principal: CurrentPrincipal,
     body: OrderIn,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="Required. One unique key per order, 8-128 characters; "
+            "a retry with the same key returns the same order."
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Place an order once per Idempotency-Key, attributing it to the post's creator."""
     state = runtime(request)
