@@ -42,7 +42,7 @@ def create_app(service: str, settings: Settings, lifespan: Lifespan) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: settings
     app.state.health_checks = {}
     app.middleware("http")(http_metrics_middleware(service))
-    app.add_exception_handler(VitrineError, _vitrine_error)
+    app.add_exception_handler(VitrineError, vitrine_error_response)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
@@ -68,7 +68,8 @@ def error_response(
     return JSONResponse({"error": error}, status_code=status)
 
 
-async def _vitrine_error(request: Request, exc: Exception) -> JSONResponse:
+async def vitrine_error_response(request: Request, exc: Exception) -> JSONResponse:
+    """Render a ``VitrineError`` in the one error shape, with its status."""
     assert isinstance(exc, VitrineError)
     if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         logger.error("%s %s failed: %s", request.method, request.url.path, exc.message)

@@ -21,7 +21,7 @@ from shared.kafka import EventProducer, is_retriable
 logger = logging.getLogger(__name__)
 
 OUTBOX_FIELD = "outbox"
-# The request that stored an event publishes it itself; the relay takes over
+# The request that stored an event publishes it itself. The relay takes over
 # only events older than this, so the two rarely publish the same event.
 RELAY_DELAY = timedelta(seconds=5)
 

@@ -1,7 +1,7 @@
 """Detection of a reachable Docker engine, for fixtures that prefer testcontainers.
 
 The Docker SDK would do this in one call, but on a socket that accepts and
-never answers, docker 7.2.0 leaves the timed-out socket open, which fails
+never responds, docker 7.2.0 leaves the timed-out socket open, which fails
 test runs that treat ResourceWarning as an error. The checks below close
 every socket they open.
 """
@@ -38,7 +38,7 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 
 def docker_available() -> bool:
-    """Return whether a Docker engine answers within a few seconds.
+    """Return whether a Docker engine responds within a few seconds.
 
     A Unix socket (``DOCKER_HOST=unix://...`` or the default socket) gets a
     ``GET /_ping``. Any other ``DOCKER_HOST`` is checked with ``docker info``.
@@ -49,16 +49,16 @@ def docker_available() -> bool:
     socket_path = docker_host.removeprefix("unix://") or DEFAULT_DOCKER_SOCKET
     if not os.path.exists(socket_path):
         return False
-    return engine_answers_ping(socket_path)
+    return engine_responds_to_ping(socket_path)
 
 
-def engine_answers_ping(socket_path: str) -> bool:
+def engine_responds_to_ping(socket_path: str) -> bool:
     connection = UnixHTTPConnection(socket_path, CHECK_TIMEOUT_SECONDS)
     try:
         connection.request("GET", "/_ping")
         return connection.getresponse().status == http.client.OK
     except (OSError, http.client.HTTPException) as error:
-        logger.debug("Docker engine at %s did not answer: %s", socket_path, error)
+        logger.debug("Docker engine at %s did not respond: %s", socket_path, error)
         return False
     finally:
         connection.close()

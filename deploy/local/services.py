@@ -39,7 +39,7 @@ SERVICE_DEFINITIONS = (
         "engagement", "services.engagement", HTTP_PORT_VARIABLE, "/healthz"
     ),
     ServiceDefinition("commerce", "services.commerce", HTTP_PORT_VARIABLE, "/healthz"),
-    # The faust worker's /healthz answers 200 once it owns partitions and
+    # The faust worker's /healthz returns 200 once it owns partitions and
     # has restored its tables, on its metrics port.
     ServiceDefinition(
         "engagement-worker",

@@ -72,7 +72,7 @@ class Catalog:
     async def reserve(self, product_id: str, order_id: str, quantity: int) -> bool:
         """Take ``quantity`` from stock for ``order_id`` once; False if too little.
 
-        The update matches only while the order holds no reservation and the
+        The update matches only while the order has no reservation and the
         stock suffices, so concurrent or repeated calls never take stock twice
         and never drive it below zero.
         """

@@ -10,7 +10,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 
 from services.ingest.catalog import CatalogClient
 from services.ingest.media import inspect_media
@@ -23,7 +23,7 @@ from services.ingest.posts import (
 )
 from services.ingest.storage import MediaStore
 from shared import topics
-from shared.api import create_app
+from shared.api import create_app, vitrine_error_response
 from shared.auth import CurrentPrincipal, Role, current_principal, require_role
 from shared.errors import InvalidFieldError, PayloadTooLargeError, VitrineError
 from shared.events import MediaInfo, PostCreated, utc_now
@@ -116,8 +116,7 @@ def upload_gate(
             principal = current_principal(request, settings)
             require_role(principal, Role.CREATOR, Role.BRAND)
         except VitrineError as exc:
-            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-            return JSONResponse(exc.to_body(), status_code=exc.status, headers=headers)
+            return await vitrine_error_response(request, exc)
         # NOTE: a chunked body has no Content-Length and is still read in
         # full before the size check; a proxy in front should cap body size.
         length = request.headers.get("content-length", "")
@@ -128,7 +127,7 @@ def upload_gate(
                 field="media",
                 value=int(length),
             )
-            return JSONResponse(error.to_body(), status_code=error.status)
+            return await vitrine_error_response(request, error)
         return await call_next(request)
 
     return gate
